@@ -1,0 +1,179 @@
+"""Bearer JWT verification, as strict as the contract (DESIGN.md §3) says.
+
+Everything about the token is checked before its signature: size, shape, header, then the key is
+looked up only in the cached JWKS. A verified token's claims are kept in a bounded cache keyed by
+the whole token string, so the same token's signature is checked once; expiry is still checked on
+every request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from starlette.requests import Request
+
+from api.clock import Clock
+from api.errors import InsufficientScope, InvalidToken
+from api.jwks import JwksCache
+
+MAX_TOKEN_BYTES = 4096
+REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti")
+ACCEPTED_TYP = ("at+jwt", "application/at+jwt")
+# headers that would let a token name its own key: never followed, refused outright
+REFUSED_HEADERS = ("jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "crit")
+_KID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+CACHE_SIZE = 10_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Principal:
+    sub: str
+    scopes: frozenset[str]
+    client_id: str
+    jti: str
+    exp: int
+    role: str | None = None
+    sid: str | None = None
+
+    @property
+    def scope(self) -> str:
+        return " ".join(sorted(self.scopes))
+
+    def require(self, scope: str) -> None:
+        if scope not in self.scopes:
+            raise InsufficientScope(f"this call needs the {scope} scope", scope=scope)
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        *,
+        jwks: JwksCache,
+        clock: Clock,
+        issuer: str,
+        audience: str,
+        algorithms: tuple[str, ...],
+        leeway: int,
+    ) -> None:
+        self._jwks = jwks
+        self._clock = clock
+        self._issuer = issuer
+        self._audience = audience
+        self._algorithms = algorithms
+        self._leeway = leeway
+        self._verified: OrderedDict[str, Principal] = OrderedDict()
+
+    async def authenticate(self, request: Request) -> Principal:
+        return await self.verify(bearer_token(request))
+
+    async def verify(self, token: str) -> Principal:
+        cached = self._verified.get(token)
+        if cached is not None:
+            self._check_time(cached.exp)
+            return cached
+        principal = await self._verify_signature_and_claims(token)
+        self._verified[token] = principal
+        if len(self._verified) > CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _verify_signature_and_claims(self, token: str) -> Principal:
+        if len(token) > MAX_TOKEN_BYTES or not _TOKEN.match(token):
+            raise InvalidToken("malformed token")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidToken("malformed token header") from None
+        alg, kid = self._check_header(header)
+        key = await self._jwks.key(kid)
+        if key is None or key.alg != alg:
+            raise InvalidToken("unknown signing key")
+        try:
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=[key.alg],
+                audience=self._audience,
+                issuer=self._issuer,
+                options={
+                    "require": list(REQUIRED_CLAIMS),
+                    "strict_aud": True,
+                    # time is checked below with the injected clock
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
+            )
+        except jwt.PyJWTError:
+            raise InvalidToken("the token is invalid") from None
+        return self._principal(claims)
+
+    def _check_header(self, header: dict[str, Any]) -> tuple[str, str]:
+        typ = header.get("typ")
+        if not isinstance(typ, str) or typ.lower() not in ACCEPTED_TYP:
+            raise InvalidToken("the token is not an access token (typ)")
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in self._algorithms:
+            raise InvalidToken("algorithm not allowed")
+        if any(name in header for name in REFUSED_HEADERS):
+            raise InvalidToken("unsupported token header")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not _KID.match(kid):
+            raise InvalidToken("missing or malformed kid")
+        return alg, kid
+
+    def _principal(self, claims: dict[str, Any]) -> Principal:
+        # the issuer and audience must match exactly, never by substring or list membership
+        if claims.get("iss") != self._issuer or claims.get("aud") != self._audience:
+            raise InvalidToken("wrong issuer or audience")
+        exp, iat = claims.get("exp"), claims.get("iat")
+        if not _is_int(exp) or not _is_int(iat):
+            raise InvalidToken("exp and iat must be integers")
+        nbf = claims.get("nbf")
+        if nbf is not None and (not _is_int(nbf) or nbf > self._clock.now() + self._leeway):
+            raise InvalidToken("the token is not valid yet")
+        if iat > self._clock.now() + self._leeway:
+            raise InvalidToken("the token was issued in the future")
+        self._check_time(exp)
+        texts = {name: claims.get(name) for name in ("sub", "jti", "client_id", "scope")}
+        if not all(isinstance(value, str) and value for value in texts.values()):
+            raise InvalidToken("sub, jti, client_id and scope must be non-empty strings")
+        role, sid = claims.get("role"), claims.get("sid")
+        if role is not None and not isinstance(role, str):
+            raise InvalidToken("role must be a string")
+        if sid is not None and not isinstance(sid, str):
+            raise InvalidToken("sid must be a string")
+        return Principal(
+            sub=str(texts["sub"]),
+            scopes=frozenset(str(texts["scope"]).split()),
+            client_id=str(texts["client_id"]),
+            jti=str(texts["jti"]),
+            exp=int(exp),
+            role=role,
+            sid=sid,
+        )
+
+    def _check_time(self, exp: int) -> None:
+        if exp <= self._clock.now() - self._leeway:
+            raise InvalidToken("the token has expired")
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization")
+    if header is None:
+        raise InvalidToken("missing bearer token")
+    if len(header) > MAX_TOKEN_BYTES + 7:
+        raise InvalidToken("token too large")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("expected an Authorization: Bearer token")
+    return token.strip()
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -1,0 +1,90 @@
+"""The API's settings: one frozen object, built from the environment in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from api.errors import ConfigError
+
+ALLOWED_ALGORITHMS = ("ES256", "EdDSA")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    public_url: str = "http://127.0.0.1:8001"  # the audience
+    issuer: str = "http://127.0.0.1:8000"  # the BFF's public URL
+    jwks_url: str = ""  # defaults to {issuer}/.well-known/jwks.json
+    jwks_ttl: int = 300
+    jwks_min_refresh: int = 30
+    jwks_max_stale: int = 6 * 60 * 60
+    algorithms: tuple[str, ...] = ("ES256", "EdDSA")
+    leeway: int = 30
+    cors_origins: tuple[str, ...] = ()  # defaults to the BFF's origin
+    var_dir: Path = Path("var")
+    database: str = ""
+
+    @property
+    def audience(self) -> str:
+        return self.public_url
+
+    @property
+    def jwks_endpoint(self) -> str:
+        return self.jwks_url or f"{self.issuer}/.well-known/jwks.json"
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        return self.cors_origins or (_origin(self.issuer),)
+
+    @property
+    def database_path(self) -> Path:
+        return Path(self.database) if self.database else self.var_dir / "api.sqlite3"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        def text(name: str, default: str) -> str:
+            return env.get(name, "").strip() or default
+
+        def integer(name: str, default: int, low: int, high: int) -> int:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            if not raw.isdigit() or not low <= int(raw) <= high:
+                raise ConfigError(f"{name} must be an integer between {low} and {high}")
+            return int(raw)
+
+        algorithms = tuple(a.strip() for a in text("API_ALGORITHMS", "ES256,EdDSA").split(","))
+        if not algorithms or any(a not in ALLOWED_ALGORITHMS for a in algorithms):
+            raise ConfigError(f"API_ALGORITHMS must list only {', '.join(ALLOWED_ALGORITHMS)}")
+        origins = tuple(
+            _url("API_CORS_ORIGINS", o.strip()) for o in env.get("API_CORS_ORIGINS", "").split(",")
+            if o.strip()
+        )
+        return cls(
+            public_url=_url("API_PUBLIC_URL", text("API_PUBLIC_URL", cls.public_url)),
+            issuer=_url("BFF_PUBLIC_URL", text("BFF_PUBLIC_URL", cls.issuer)),
+            jwks_url=_url("API_JWKS_URL", env["API_JWKS_URL"]) if env.get("API_JWKS_URL") else "",
+            jwks_ttl=integer("API_JWKS_TTL", 300, 1, 86400),
+            jwks_min_refresh=integer("API_JWKS_MIN_REFRESH", 30, 1, 3600),
+            jwks_max_stale=integer("API_JWKS_MAX_STALE", 21600, 0, 7 * 86400),
+            algorithms=algorithms,
+            leeway=integer("API_LEEWAY", 30, 0, 300),
+            cors_origins=tuple(_origin(o) for o in origins),
+            var_dir=Path(text("API_VAR_DIR", "var")),
+            database=text("API_DATABASE", ""),
+        )
+
+
+def _url(name: str, raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name} must be an http(s) URL, got {raw!r}")
+    return value
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

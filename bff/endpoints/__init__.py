@@ -1,0 +1,1 @@
+"""HTTP endpoints; each module exposes `routes(services)`."""

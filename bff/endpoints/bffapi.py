@@ -1,0 +1,97 @@
+"""The JSON management endpoints for the JS app: /bff/user, /bff/token, /bff/logout."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bff.endpoints.common import optional_text, read_params, require_csrf_header, require_same_origin
+from bff.endpoints.login import CLEAR_SITE_DATA
+from bff.errors import Unauthenticated
+from bff.security.csrf import SAFE_METHODS
+from bff.security.tokens import narrow_scopes, session_scopes
+from bff.services import Services
+from bff.sessions.base import Session
+from bff.sessions.manager import clear_session_cookie
+
+JS_CLIENT_ID = "bff"
+MAX_PARAMS_BYTES = 2048
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class BffEndpoints:
+    def __init__(self, services: Services) -> None:
+        self.s = services
+
+    async def user(self, request: Request) -> Response:
+        slide = request.query_params.get("slide", "true").lower() not in ("false", "0", "no")
+        session = await self._session(request, slide=slide)
+        user = await self.s.users.by_id(session.user_id)
+        return JSONResponse(
+            {
+                "sub": session.user_id,
+                "email": user.email if user else None,
+                "role": session.role,
+                "sid": session.sid,
+                "session": {
+                    "expires_at": int(session.absolute_expires_at),
+                    "idle_expires_at": int(session.idle_expires_at),
+                },
+            },
+            headers=NO_STORE,
+        )
+
+    async def token(self, request: Request) -> Response:
+        session = await self._session(request)
+        params = await read_params(request, MAX_PARAMS_BYTES)
+        scopes = narrow_scopes(optional_text(params, "scope"), session_scopes(session.role))
+        minted = self.s.minter.mint(
+            sub=session.user_id,
+            scopes=scopes,
+            client_id=JS_CLIENT_ID,
+            ttl=self.s.settings.access_token_ttl,
+            sid=session.sid,
+            role=session.role,
+        )
+        self.s.audit.event(
+            "token.minted", request, user_id=session.user_id, sid=session.sid,
+            jti=minted.jti, client_id=JS_CLIENT_ID, scope=minted.scope,
+        )
+        return JSONResponse(
+            {
+                "access_token": minted.token,
+                "token_type": "Bearer",
+                "expires_in": minted.expires_in,
+                "scope": minted.scope,
+            },
+            headers=NO_STORE,
+        )
+
+    async def logout(self, request: Request) -> Response:
+        session = await self._session(request, slide=False)
+        await self.s.sessions.store.delete(session.id_hash)
+        self.s.token_cache.forget(session.sid)
+        self.s.audit.event("logout", request, user_id=session.user_id, sid=session.sid)
+        response = JSONResponse({"logged_out": True}, headers=NO_STORE)
+        clear_session_cookie(response)
+        response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
+        return response
+
+    async def _session(self, request: Request, *, slide: bool = True) -> Session:
+        require_csrf_header(request)
+        if request.method not in SAFE_METHODS:
+            require_same_origin(request, self.s.settings.public_origin)
+        session = await self.s.sessions.current(request, slide=slide)
+        if session is None:
+            raise Unauthenticated("no valid session")
+        return session
+
+
+def routes(services: Services) -> list[Route]:
+    endpoints = BffEndpoints(services)
+    return [
+        Route("/bff/user", endpoints.user, methods=["GET"]),
+        Route("/bff/token", endpoints.token, methods=["POST"]),
+        Route("/bff/logout", endpoints.logout, methods=["POST"]),
+    ]

@@ -1,0 +1,97 @@
+"""Request guards and body readers shared by the endpoints."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+
+from bff.errors import BadRequest, Forbidden, HTTPProblem, PayloadTooLarge
+from bff.security.csrf import is_same_origin
+
+MAX_FIELDS = 32
+
+
+class UnsupportedMediaType(HTTPProblem):
+    status = 415
+    code = "unsupported_media_type"
+
+
+def require_same_origin(request: Request, public_origin: str) -> None:
+    if not is_same_origin(request, public_origin):
+        raise Forbidden("cross-origin request refused")
+
+
+def require_csrf_header(request: Request) -> None:
+    # a cross-site page cannot set a custom header without a CORS preflight we never grant
+    if request.headers.get("x-csrf") != "1":
+        raise Forbidden("missing X-CSRF: 1 header")
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise BadRequest("invalid Content-Length")
+        if int(declared) > max_bytes:
+            raise PayloadTooLarge(f"the body must not exceed {max_bytes} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLarge(f"the body must not exceed {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_form(request: Request, max_bytes: int) -> dict[str, str]:
+    """An urlencoded form, bounded in size and field count; the first value of a field wins."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise UnsupportedMediaType("expected application/x-www-form-urlencoded")
+    return _parse_urlencoded(await read_body(request, max_bytes))
+
+
+async def read_params(request: Request, max_bytes: int) -> dict[str, Any]:
+    """A small JSON object or urlencoded form; an empty body is an empty dict."""
+    body = await read_body(request, max_bytes)
+    if not body.strip():
+        return {}
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        try:
+            value = json.loads(body)
+        except (ValueError, RecursionError):
+            raise BadRequest("the body is not valid JSON") from None
+        if not isinstance(value, dict):
+            raise BadRequest("the body must be a JSON object")
+        return value
+    if content_type == "application/x-www-form-urlencoded":
+        return _parse_urlencoded(body)
+    raise UnsupportedMediaType("expected application/json or application/x-www-form-urlencoded")
+
+
+def _parse_urlencoded(body: bytes) -> dict[str, str]:
+    try:
+        text = body.decode("ascii")
+        pairs = parse_qsl(
+            text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict"
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest("the form is not valid application/x-www-form-urlencoded") from None
+    form: dict[str, str] = {}
+    for key, value in pairs:
+        form.setdefault(key, value)
+    return form
+
+
+def optional_text(params: dict[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"{name} must be a string")
+    return value

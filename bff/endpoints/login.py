@@ -1,0 +1,131 @@
+"""GET/POST /login and POST /logout: the form-based session channel."""
+
+from __future__ import annotations
+
+import secrets
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from bff.endpoints.common import read_form, require_same_origin
+from bff.errors import BadRequest, Forbidden
+from bff.security.passwords import MAX_PASSWORD_LENGTH
+from bff.security.redirects import safe_next
+from bff.services import Services
+from bff.sessions.manager import clear_session_cookie, set_session_cookie
+from bff.users import MAX_EMAIL_LENGTH, User, normalize_email
+
+LOGIN_COOKIE = "__Host-login-csrf"
+FAILURE_MESSAGE = "Invalid email or password."
+EXPIRED_MESSAGE = "The sign-in form expired. Please try again."
+CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
+
+
+class LoginEndpoints:
+    def __init__(self, services: Services) -> None:
+        self.s = services
+
+    async def form(self, request: Request) -> Response:
+        return self._render(request, next_url=safe_next(request.query_params.get("next")))
+
+    async def submit(self, request: Request) -> Response:
+        require_same_origin(request, self.s.settings.public_origin)
+        form = await read_form(request, self.s.settings.login_max_body)
+        next_url = safe_next(form.get("next"))
+        nonce = request.cookies.get(LOGIN_COOKIE, "")
+        if not nonce or not self.s.csrf.check_login(form.get("csrf_token", ""), nonce):
+            return self._render(request, next_url=next_url, error=EXPIRED_MESSAGE, status=403)
+        email, password = form.get("email", ""), form.get("password", "")
+        if len(email) > MAX_EMAIL_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
+            raise BadRequest("email or password too long")
+        user = await self._user(email)
+        # hash even for an unknown user: equal timing
+        matched = await self.s.passwords.verify(user.password_hash if user else None, password)
+        if user is None or not matched:
+            self.s.audit.event("login.failed", request, user_id=user.id if user else None)
+            return self._render(
+                request, next_url=next_url, error=FAILURE_MESSAGE, status=401, email=email
+            )
+        if self.s.passwords.needs_rehash(user.password_hash):
+            await self.s.users.set_password_hash(user.id, await self.s.passwords.hash(password))
+        await self._end_previous(request)
+        cookie_value, session = await self.s.sessions.start(
+            user_id=user.id,
+            role=user.role,
+            user_agent=request.headers.get("user-agent", ""),
+            ip=request.state.client_ip,
+        )
+        self.s.audit.event("login.succeeded", request, user_id=user.id, sid=session.sid)
+        response = RedirectResponse(next_url, status_code=303)
+        set_session_cookie(response, cookie_value)
+        response.delete_cookie(LOGIN_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        require_same_origin(request, self.s.settings.public_origin)
+        form = await read_form(request, self.s.settings.login_max_body)
+        session = await self.s.sessions.current(request, slide=False)
+        if session is not None:
+            if not self.s.csrf.check_session(form.get("csrf_token", ""), session.sid):
+                raise Forbidden("invalid CSRF token")
+            await self.s.sessions.store.delete(session.id_hash)
+            self.s.token_cache.forget(session.sid)
+            self.s.audit.event("logout", request, user_id=session.user_id, sid=session.sid)
+        response = RedirectResponse("/login", status_code=303)
+        clear_session_cookie(response)
+        response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
+        return response
+
+    async def _user(self, email: str) -> User | None:
+        try:
+            normalized = normalize_email(email)
+        except BadRequest:
+            return None
+        return await self.s.users.by_email(normalized)
+
+    async def _end_previous(self, request: Request) -> None:
+        # never carry a pre-login session over: the old id dies, a new one is issued
+        previous = await self.s.sessions.end(request)
+        if previous is not None:
+            self.s.token_cache.forget(previous.sid)
+
+    def _render(
+        self,
+        request: Request,
+        *,
+        next_url: str,
+        error: str = "",
+        status: int = 200,
+        email: str = "",
+    ) -> Response:
+        nonce = request.cookies.get(LOGIN_COOKIE, "")
+        fresh = not (0 < len(nonce) <= 64)
+        if fresh:
+            nonce = secrets.token_urlsafe(32)
+        response = self.s.templates.TemplateResponse(
+            request,
+            "login.html",
+            {
+                "csrf_token": self.s.csrf.for_login(nonce),
+                "next": next_url,
+                "error": error,
+                "email": email,
+            },
+            status_code=status,
+        )
+        if fresh:
+            response.set_cookie(
+                LOGIN_COOKIE, nonce, path="/", secure=True, httponly=True, samesite="lax",
+                max_age=3600,
+            )
+        return response
+
+
+def routes(services: Services) -> list[Route]:
+    endpoints = LoginEndpoints(services)
+    return [
+        Route("/login", endpoints.form, methods=["GET"]),
+        Route("/login", endpoints.submit, methods=["POST"]),
+        Route("/logout", endpoints.logout, methods=["POST"]),
+    ]

@@ -1,0 +1,61 @@
+"""One error hierarchy for the BFF; mapped to HTTP in one place (bff.app)."""
+
+from __future__ import annotations
+
+
+class BffError(Exception):
+    """Base of every error the BFF raises on purpose."""
+
+
+class ConfigError(BffError):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+class HTTPProblem(BffError):
+    """An error with a status, an OAuth-style code and a description safe to show."""
+
+    status = 400
+    code = "invalid_request"
+
+    def __init__(self, description: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        self.headers = headers or {}
+
+
+class BadRequest(HTTPProblem):
+    status = 400
+    code = "invalid_request"
+
+
+class InvalidScope(HTTPProblem):
+    status = 400
+    code = "invalid_scope"
+
+
+class Unauthenticated(HTTPProblem):
+    status = 401
+    code = "unauthenticated"
+
+
+class Forbidden(HTTPProblem):
+    status = 403
+    code = "forbidden"
+
+
+class PayloadTooLarge(HTTPProblem):
+    status = 413
+    code = "payload_too_large"
+
+
+class Throttled(HTTPProblem):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, description: str, *, retry_after: int) -> None:
+        super().__init__(description, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
+class StoreUnavailable(BffError):
+    """A backing store (sessions, users, rate limits) cannot be reached: fail closed with 503."""

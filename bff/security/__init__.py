@@ -1,0 +1,1 @@
+"""Security primitives: CSRF, passwords, keys, tokens, redirects, headers, rate limits."""

@@ -1,0 +1,86 @@
+"""Sessions as the endpoints see them: the `__Host-sid` cookie in, a live Session out."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bff.clock import Clock
+from bff.sessions.base import Session, SessionStore, hash_session_id
+
+COOKIE_NAME = "__Host-sid"
+MAX_COOKIE_LENGTH = 128
+# write last-seen at most this often: a store write per request would halve throughput
+SLIDE_GRANULARITY = 10.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionPolicy:
+    idle_seconds: int
+    absolute_seconds: int
+
+
+class SessionManager:
+    def __init__(self, *, store: SessionStore, clock: Clock, policy: SessionPolicy) -> None:
+        self.store = store
+        self._clock = clock
+        self._policy = policy
+
+    async def start(self, *, user_id: str, role: str, user_agent: str, ip: str) -> tuple[str, Session]:
+        """A brand-new session; returns the secret cookie value (never stored) and the record."""
+        now = self._clock.now()
+        cookie_value = secrets.token_urlsafe(32)
+        session = Session(
+            sid=secrets.token_urlsafe(16),
+            id_hash=hash_session_id(cookie_value),
+            user_id=user_id,
+            role=role,
+            created_at=now,
+            last_seen=now,
+            idle_expires_at=now + self._policy.idle_seconds,
+            absolute_expires_at=now + self._policy.absolute_seconds,
+            user_agent=user_agent[:256],
+            ip=ip,
+        )
+        await self.store.create(session)
+        return cookie_value, session
+
+    async def current(self, request: Request, *, slide: bool = True) -> Session | None:
+        """The live session named by the request's cookie, or None. A cookie value the server did
+        not issue matches nothing: there is no adoption of client-chosen ids."""
+        cookie_value = request.cookies.get(COOKIE_NAME)
+        if not cookie_value or len(cookie_value) > MAX_COOKIE_LENGTH:
+            return None
+        id_hash = hash_session_id(cookie_value)
+        session = await self.store.get(id_hash)
+        if session is None:
+            return None
+        now = self._clock.now()
+        if not session.is_live(now):
+            await self.store.delete(id_hash)
+            return None
+        if slide and now - session.last_seen >= SLIDE_GRANULARITY:
+            idle_expires_at = now + self._policy.idle_seconds
+            await self.store.touch(id_hash, last_seen=now, idle_expires_at=idle_expires_at)
+            session = session.replace(last_seen=now, idle_expires_at=idle_expires_at)
+        return session
+
+    async def end(self, request: Request) -> Session | None:
+        cookie_value = request.cookies.get(COOKIE_NAME)
+        if not cookie_value or len(cookie_value) > MAX_COOKIE_LENGTH:
+            return None
+        return await self.store.delete(hash_session_id(cookie_value))
+
+
+def set_session_cookie(response: Response, cookie_value: str) -> None:
+    # no Max-Age: the server enforces both timeouts; the cookie dies with the browser session
+    response.set_cookie(
+        COOKIE_NAME, cookie_value, path="/", secure=True, httponly=True, samesite="lax"
+    )
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(COOKIE_NAME, path="/", secure=True, httponly=True, samesite="lax")

@@ -1,0 +1,133 @@
+"""Sessions in SQLite: the default store, survives restarts."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from bff.db import connect
+from bff.errors import StoreUnavailable
+from bff.sessions.base import Session
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id_hash TEXT PRIMARY KEY,
+    sid TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    idle_expires_at REAL NOT NULL,
+    absolute_expires_at REAL NOT NULL,
+    user_agent TEXT NOT NULL,
+    ip TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id);
+CREATE TABLE IF NOT EXISTS counters (
+    key TEXT PRIMARY KEY,
+    window_start REAL NOT NULL,
+    count INTEGER NOT NULL
+);
+"""
+
+_COLUMNS = (
+    "id_hash, sid, user_id, role, created_at, last_seen, idle_expires_at, "
+    "absolute_expires_at, user_agent, ip"
+)
+
+
+class SqliteSessionStore:
+    def __init__(self, *, path: Path | str) -> None:
+        self._path = path
+        self._conn: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        if self._conn is None:
+            self._conn = connect(self._path)
+            self._conn.executescript(_SCHEMA)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def ping(self) -> None:
+        self._run("SELECT 1")
+
+    async def create(self, session: Session) -> None:
+        self._run(
+            f"INSERT INTO sessions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                session.id_hash, session.sid, session.user_id, session.role, session.created_at,
+                session.last_seen, session.idle_expires_at, session.absolute_expires_at,
+                session.user_agent, session.ip,
+            ),
+        )
+
+    async def get(self, id_hash: str) -> Session | None:
+        rows = self._run(f"SELECT {_COLUMNS} FROM sessions WHERE id_hash = ?", (id_hash,))
+        return _session(rows[0]) if rows else None
+
+    async def touch(self, id_hash: str, *, last_seen: float, idle_expires_at: float) -> None:
+        self._run(
+            "UPDATE sessions SET last_seen = ?, idle_expires_at = ? WHERE id_hash = ?",
+            (last_seen, idle_expires_at, id_hash),
+        )
+
+    async def delete(self, id_hash: str) -> Session | None:
+        rows = self._run(
+            f"DELETE FROM sessions WHERE id_hash = ? RETURNING {_COLUMNS}", (id_hash,)
+        )
+        return _session(rows[0]) if rows else None
+
+    async def delete_sid(self, sid: str) -> Session | None:
+        rows = self._run(f"DELETE FROM sessions WHERE sid = ? RETURNING {_COLUMNS}", (sid,))
+        return _session(rows[0]) if rows else None
+
+    async def list_user(self, user_id: str) -> list[Session]:
+        rows = self._run(
+            f"SELECT {_COLUMNS} FROM sessions WHERE user_id = ? ORDER BY created_at", (user_id,)
+        )
+        return [_session(row) for row in rows]
+
+    async def delete_user(self, user_id: str, *, keep_sid: str | None = None) -> list[Session]:
+        rows = self._run(
+            f"DELETE FROM sessions WHERE user_id = ? AND sid IS NOT ? RETURNING {_COLUMNS}",
+            (user_id, keep_sid),
+        )
+        return [_session(row) for row in rows]
+
+    async def hit(self, key: str, *, window: float, now: float) -> int:
+        rows = self._run(
+            "INSERT INTO counters (key, window_start, count) VALUES (?, ?, 1) "
+            "ON CONFLICT (key) DO UPDATE SET "
+            "count = CASE WHEN ? - window_start >= ? THEN 1 ELSE count + 1 END, "
+            "window_start = CASE WHEN ? - window_start >= ? THEN ? ELSE window_start END "
+            "RETURNING count",
+            (key, now, now, window, now, window, now),
+        )
+        return int(rows[0][0])
+
+    async def reset(self, key: str) -> None:
+        self._run("DELETE FROM counters WHERE key = ?", (key,))
+
+    async def purge(self, now: float) -> int:
+        rows = self._run(
+            "DELETE FROM sessions WHERE idle_expires_at <= ? OR absolute_expires_at <= ? "
+            "RETURNING sid",
+            (now, now),
+        )
+        return len(rows)
+
+    def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        if self._conn is None:
+            raise StoreUnavailable("session store is not open")
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"session store failed: {type(exc).__name__}") from exc
+
+
+def _session(row: sqlite3.Row) -> Session:
+    return Session(**{key: row[key] for key in row.keys()})
