@@ -1,0 +1,159 @@
+"""One user's journeys through the three browser channels, in a real Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+from playwright.sync_api import BrowserContext, Cookie, Page, Request, Response, expect
+
+from e2e.conftest import Stack
+
+SESSION_COOKIE = "__Host-sid"
+JWT_PREFIX = "eyJ"  # base64url of '{"': every JWT starts with it
+
+
+def sign_in(page: Page, stack: Stack, *, password: str | None = None) -> None:
+    page.goto("/login")
+    page.fill('#login-form input[name="email"]', stack.email)
+    page.fill('#login-form input[name="password"]', password or stack.password)
+    page.click('#login-form button[type="submit"]')
+
+
+def sign_in_to_dashboard(page: Page, stack: Stack) -> None:
+    sign_in(page, stack)
+    page.wait_for_url(f"{stack.bff_url}/dashboard")
+
+
+def session_cookie(context: BrowserContext) -> Cookie:
+    cookies = [c for c in context.cookies() if c["name"] == SESSION_COOKIE]
+    assert len(cookies) == 1, cookies
+    return cookies[0]
+
+
+def replay(stack: Stack, path: str, cookie: Cookie, **headers: str) -> httpx.Response:
+    """A request carrying a saved session cookie, outside the browser that was signed out."""
+    headers["Cookie"] = f"{SESSION_COOKIE}={cookie['value']}"
+    return httpx.get(f"{stack.bff_url}{path}", headers=headers, follow_redirects=False)
+
+
+def readable_cookies(page: Page) -> str:
+    return str(page.evaluate("() => document.cookie"))
+
+
+def test_sign_in_form_lands_on_dashboard_showing_the_apis_answer(
+    page: Page, stack: Stack
+) -> None:
+    sign_in_to_dashboard(page, stack)
+
+    expect(page.locator("#me-sub")).to_have_text(re.compile(r"\S"))
+    expect(page.locator("#me-client")).to_have_text("bff")
+    expect(page.locator("#me-scope")).to_contain_text("notes:read")
+
+
+def test_dashboard_never_exposes_a_token_to_the_browser(
+    page: Page, context: BrowserContext, stack: Stack
+) -> None:
+    responses: list[Response] = []
+    page.on("response", responses.append)
+
+    sign_in_to_dashboard(page, stack)
+    page.wait_for_load_state("load")
+
+    documents = [r for r in responses if r.request.resource_type == "document"]
+    assert f"{stack.bff_url}/dashboard" in [r.url for r in documents]
+    # the dashboard's data comes from a server-side call: the browser never talks to the API here
+    assert all(r.url.startswith(stack.bff_url) for r in responses), [r.url for r in responses]
+    for response in responses:
+        assert JWT_PREFIX not in " ".join(response.all_headers().values()), response.url
+        if not 300 <= response.status < 400:  # a redirect has no body to read
+            assert JWT_PREFIX.encode() not in response.body(), response.url
+    cookies = readable_cookies(page)
+    assert session_cookie(context)["value"] not in cookies
+    assert JWT_PREFIX not in cookies
+
+
+def test_app_calls_the_api_directly_with_an_in_memory_bearer_token(
+    page: Page, context: BrowserContext, stack: Stack
+) -> None:
+    sign_in_to_dashboard(page, stack)
+    dashboard_sub = page.locator("#me-sub").inner_text()
+
+    def is_api_me(request: Request) -> bool:
+        return request.url == f"{stack.api_url}/me" and request.method == "GET"
+
+    with page.expect_request(is_api_me) as api_call:
+        page.goto("/app")
+    expect(page.locator('#status[data-state="ok"]')).to_be_visible()
+
+    me = json.loads(page.locator("#me").inner_text())
+    assert me["sub"] == dashboard_sub
+    assert me["client_id"] == "bff"
+    authorization = api_call.value.all_headers().get("authorization", "")
+    assert authorization.startswith(f"Bearer {JWT_PREFIX}")
+    storage = page.evaluate("() => [localStorage.length, sessionStorage.length]")
+    assert storage == [0, 0]
+    cookies = readable_cookies(page)
+    assert JWT_PREFIX not in cookies
+    assert session_cookie(context)["value"] not in cookies
+
+
+def test_session_cookie_is_host_only_httponly_secure_lax(
+    page: Page, context: BrowserContext, stack: Stack
+) -> None:
+    sign_in_to_dashboard(page, stack)
+
+    cookie = session_cookie(context)
+    assert cookie["httpOnly"] is True
+    assert cookie["secure"] is True
+    assert cookie["sameSite"] == "Lax"
+    assert cookie["path"] == "/"
+    assert cookie["domain"] == "127.0.0.1"  # host-only: no Domain attribute was sent
+
+
+def test_sign_out_button_ends_the_session_and_the_old_cookie_is_refused(
+    page: Page, context: BrowserContext, stack: Stack
+) -> None:
+    sign_in_to_dashboard(page, stack)
+    old_cookie = session_cookie(context)
+    assert replay(stack, "/dashboard", old_cookie).status_code == 200  # the replay is sound
+
+    page.click("#logout")
+    page.wait_for_url(f"{stack.bff_url}/login")
+
+    assert SESSION_COOKIE not in [c["name"] for c in context.cookies()]
+    replayed = replay(stack, "/dashboard", old_cookie)
+    assert replayed.status_code == 303
+    assert replayed.headers["location"].startswith("/login")
+
+
+def test_wrong_password_shows_the_generic_error_with_401(
+    page: Page, context: BrowserContext, stack: Stack
+) -> None:
+    def is_login_post(response: Response) -> bool:
+        return response.url == f"{stack.bff_url}/login" and response.request.method == "POST"
+
+    with page.expect_response(is_login_post) as login_post:
+        sign_in(page, stack, password=f"wrong-{stack.password}")
+
+    assert login_post.value.status == 401
+    expect(page.locator("#login-error")).to_have_text("Invalid email or password.")
+    assert SESSION_COOKIE not in [c["name"] for c in context.cookies()]
+
+
+def test_js_logout_button_ends_the_session(
+    page: Page, context: BrowserContext, stack: Stack
+) -> None:
+    sign_in_to_dashboard(page, stack)
+    old_cookie = session_cookie(context)
+    page.goto("/app")
+    expect(page.locator('#status[data-state="ok"]')).to_be_visible()
+    assert replay(stack, "/bff/user", old_cookie, **{"X-CSRF": "1"}).status_code == 200
+
+    page.click("#js-logout")
+    page.wait_for_url(f"{stack.bff_url}/login")
+
+    assert replay(stack, "/bff/user", old_cookie, **{"X-CSRF": "1"}).status_code == 401
+    in_browser = page.request.get("/bff/user", headers={"X-CSRF": "1"})
+    assert in_browser.status == 401

@@ -1,0 +1,95 @@
+"""The API alone, its JWKS served by an httpx.MockTransport from keys made here."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
+
+from api.app import create_app
+from api.settings import Settings
+from bff.clock import FrozenClock
+
+ISSUER = "https://bff.test"
+AUDIENCE = "https://api.test"
+JWKS_URL = f"{ISSUER}/.well-known/jwks.json"
+
+
+@dataclass
+class Signer:
+    kid: str = field(default_factory=lambda: secrets.token_urlsafe(8))
+    key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
+
+    def jwk(self) -> dict[str, Any]:
+        public = ECAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
+        return {**public, "kid": self.kid, "alg": "ES256", "use": "sig"}
+
+
+@dataclass
+class JwksServer:
+    signers: list[Signer]
+    fetches: int = 0
+    down: bool = False
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.fetches += 1
+        if self.down:
+            return httpx.Response(503)
+        return httpx.Response(200, json={"keys": [s.jwk() for s in self.signers]})
+
+
+@dataclass
+class ApiHarness:
+    client: httpx.AsyncClient
+    clock: FrozenClock
+    signer: Signer
+    jwks: JwksServer
+
+    def claims(self, **overrides: Any) -> dict[str, Any]:
+        now = int(self.clock.now())
+        claims: dict[str, Any] = {
+            "iss": ISSUER, "aud": AUDIENCE, "sub": "u_alice", "iat": now, "exp": now + 300,
+            "jti": secrets.token_urlsafe(8), "client_id": "bff",
+            "scope": "notes:read notes:write", "sid": "s_1", "role": "user",
+        }
+        claims.update(overrides)
+        return {k: v for k, v in claims.items() if v is not None}
+
+    def token(self, *, headers: dict[str, Any] | None = None, signer: Signer | None = None,
+              **overrides: Any) -> str:
+        signer = signer or self.signer
+        header = {"kid": signer.kid, "typ": "at+jwt", **(headers or {})}
+        return jwt.encode(self.claims(**overrides), signer.key, algorithm="ES256", headers=header)
+
+    async def me(self, token: str) -> httpx.Response:
+        return await self.client.get("/me", headers={"Authorization": f"Bearer {token}"})
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[ApiHarness]:
+    clock = FrozenClock()
+    signer = Signer()
+    server = JwksServer(signers=[signer])
+    settings = Settings(public_url=AUDIENCE, issuer=ISSUER, jwks_url=JWKS_URL)
+    app = create_app(settings, clock=clock, jwks_transport=httpx.MockTransport(server.handler))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=AUDIENCE
+        ) as client:
+            yield ApiHarness(client=client, clock=clock, signer=signer, jwks=server)
+
+
+def b64(data: bytes | str | dict[str, Any]) -> str:
+    if isinstance(data, dict):
+        data = json.dumps(data, separators=(",", ":"))
+    if isinstance(data, str):
+        data = data.encode()
+    return jwt.utils.base64url_encode(data).decode()

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.api.conftest import ApiHarness
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_me_answers_with_the_token_claims(harness: ApiHarness) -> None:
+    response = await harness.me(harness.token())
+    assert response.status_code == 200
+    assert response.json() == {
+        "sub": "u_alice", "role": "user", "scope": "notes:read notes:write", "client_id": "bff"
+    }
+
+
+async def test_me_without_a_token_is_401_with_bearer_challenge(harness: ApiHarness) -> None:
+    response = await harness.client.get("/me")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+    assert response.json()["error"] == "invalid_token"
+
+
+async def test_expired_token_is_401_after_the_leeway(harness: ApiHarness) -> None:
+    token = harness.token()
+    harness.clock.advance(300 + 29)
+    assert (await harness.me(token)).status_code == 200
+    harness.clock.advance(2)
+    response = await harness.me(token)
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+@pytest.mark.parametrize("value", ["garbage", "a.b", "a.b.c.d", "Basic Zm9vOmJhcg=="])
+async def test_malformed_tokens_are_401(harness: ApiHarness, value: str) -> None:
+    response = await harness.client.get("/me", headers={"Authorization": f"Bearer {value}"})
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_token"
+
+
+async def test_wrong_audience_is_401(harness: ApiHarness) -> None:
+    assert (await harness.me(harness.token(aud="https://other.test"))).status_code == 401
+
+
+async def test_cors_allows_exactly_the_bff_origin(harness: ApiHarness) -> None:
+    preflight = {
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization",
+    }
+    ok = await harness.client.options("/me", headers={"Origin": "https://bff.test", **preflight})
+    assert ok.status_code == 200
+    assert ok.headers["access-control-allow-origin"] == "https://bff.test"
+    bad = await harness.client.options("/me", headers={"Origin": "https://evil.test", **preflight})
+    assert bad.status_code == 400
+    assert "access-control-allow-origin" not in bad.headers
+
+
+async def test_healthz(harness: ApiHarness) -> None:
+    assert (await harness.client.get("/healthz")).json() == {"status": "ok"}

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import asyncio
+import io
+import stat
+from pathlib import Path
+
+import pytest
+
+from bff.cli import main
+from bff.users import SqliteUserStore
+
+FAST_ARGON2 = {"BFF_ARGON2_TIME_COST": "2", "BFF_ARGON2_MEMORY_KIB": "19456"}
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {"BFF_VAR_DIR": str(tmp_path / "var"), **FAST_ARGON2}
+
+
+def _user_role(tmp_path: Path, email: str) -> str | None:
+    async def read() -> str | None:
+        store = SqliteUserStore(path=tmp_path / "var" / "bff.sqlite3")
+        await store.open()
+        try:
+            user = await store.by_email(email)
+            return user.role if user else None
+        finally:
+            await store.close()
+
+    return asyncio.run(read())
+
+
+def test_init_creates_owner_only_secrets_keys_and_the_demo_login(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init"], env=_env(tmp_path)) == 0
+    out = capsys.readouterr().out
+    assert "Demo login: demo@example.com / " in out
+    var = tmp_path / "var"
+    for name in ("secret_key", "keys.json", "bff.sqlite3"):
+        assert stat.S_IMODE((var / name).stat().st_mode) == 0o600, name
+    assert _user_role(tmp_path, "demo@example.com") == "user"
+    # a second run keeps the same login
+    assert main(["init"], env=_env(tmp_path)) == 0
+    assert capsys.readouterr().out == out
+
+
+def test_users_add_with_password_flag(tmp_path: Path) -> None:
+    code = main(
+        ["users", "add", "Root@Example.com", "--role", "admin", "--password", "a strong password"],
+        env=_env(tmp_path),
+    )
+    assert code == 0
+    assert _user_role(tmp_path, "root@example.com") == "admin"
+
+
+def test_users_add_reads_the_password_from_stdin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("a password from a pipe\n"))
+    assert main(["users", "add", "pipe@example.com"], env=_env(tmp_path)) == 0
+    assert _user_role(tmp_path, "pipe@example.com") == "user"
+
+
+def test_users_add_refuses_short_passwords_and_duplicates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["users", "add", "a@example.com", "--password", "short"], env=_env(tmp_path)) == 2
+    assert "at least 12" in capsys.readouterr().err
+    args = ["users", "add", "a@example.com", "--password", "long enough password"]
+    assert main(args, env=_env(tmp_path)) == 0
+    assert main(args, env=_env(tmp_path)) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_bad_setting_is_reported_with_its_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init"], env={**_env(tmp_path), "BFF_ACCESS_TOKEN_TTL": "0"}) == 2
+    assert "BFF_ACCESS_TOKEN_TTL" in capsys.readouterr().err

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import System
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_pages_carry_the_security_headers(system: System) -> None:
+    response = await system.bff.get("/login")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'nonce-" in csp and "'unsafe-inline'" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "connect-src 'self' https://api.test" in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["cross-origin-opener-policy"] == "same-origin"
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+async def test_each_response_gets_a_fresh_nonce(system: System) -> None:
+    first = (await system.bff.get("/login")).headers["content-security-policy"]
+    second = (await system.bff.get("/login")).headers["content-security-policy"]
+    assert first != second
+
+
+async def test_unknown_path_is_a_json_404(system: System) -> None:
+    response = await system.bff.get("/bff/nothing-here")
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+async def test_jwks_is_public_and_cacheable(system: System) -> None:
+    response = await system.bff.get("/.well-known/jwks.json")
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "public, max-age=300"
+
+
+async def test_health_and_readiness(system: System) -> None:
+    assert (await system.bff.get("/healthz")).json() == {"status": "ok"}
+    assert (await system.bff.get("/readyz")).json() == {"status": "ready"}

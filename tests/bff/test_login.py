@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import pytest
+from http.cookies import SimpleCookie
+
+from bff.sessions import hash_session_id
+from tests.conftest import JSON, PASSWORD, System, csrf_from, login
+
+
+pytestmark = pytest.mark.anyio
+
+
+def _set_cookie(response, name):  # type: ignore[no-untyped-def]
+    for header in response.headers.get_list("set-cookie"):
+        if header.startswith(f"{name}="):
+            return header
+    return None
+
+
+async def test_login_form_carries_a_pre_session_csrf_token(system: System) -> None:
+    response = await system.bff.get("/login")
+    assert response.status_code == 200
+    assert csrf_from(response.text)
+    cookie = _set_cookie(response, "__Host-login-csrf")
+    assert cookie and "HttpOnly" in cookie and "Secure" in cookie and "Path=/" in cookie
+
+
+async def test_login_sets_a_host_prefixed_httponly_lax_cookie(system: System, user_id: str) -> None:
+    response = await login(system.bff)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/dashboard"
+    header = _set_cookie(response, "__Host-sid")
+    assert header is not None
+    attributes = {part.strip().split("=")[0].lower() for part in header.split(";")}
+    assert {"httponly", "secure", "path"} <= attributes
+    assert "domain" not in attributes
+    assert "samesite=lax" in header.lower()
+    value = SimpleCookie(header)["__Host-sid"].value
+    assert len(value) >= 43  # token_urlsafe(32)
+
+
+async def test_store_holds_only_the_hash_of_the_session_id(system: System, user_id: str) -> None:
+    await login(system.bff)
+    cookie_value = system.bff.cookies["__Host-sid"]
+    store = system.bff_app.state.services.sessions.store
+    session = await store.get(hash_session_id(cookie_value))
+    assert session is not None and session.user_id == user_id
+    assert cookie_value not in repr(session)
+    assert session.sid != cookie_value
+
+
+async def test_wrong_password_and_unknown_user_get_the_same_401(system: System, user_id: str) -> None:
+    wrong = await login(system.bff, password="not the password at all")
+    unknown = await login(system.bff, email="nobody@example.com")
+    assert wrong.status_code == unknown.status_code == 401
+    assert "Invalid email or password." in wrong.text
+    assert "Invalid email or password." in unknown.text
+    assert "__Host-sid" not in system.bff.cookies
+
+
+async def test_login_without_csrf_token_is_refused(system: System, user_id: str) -> None:
+    await system.bff.get("/login")
+    response = await system.bff.post(
+        "/login", data={"email": "alice@example.com", "password": PASSWORD}
+    )
+    assert response.status_code == 403
+    assert "__Host-sid" not in system.bff.cookies
+
+
+async def test_login_csrf_token_from_another_browser_is_refused(system: System, user_id: str) -> None:
+    attacker = system.new_browser()
+    token = csrf_from((await attacker.get("/login")).text)
+    await system.bff.get("/login")
+    response = await system.bff.post(
+        "/login", data={"csrf_token": token, "email": "alice@example.com", "password": PASSWORD}
+    )
+    assert response.status_code == 403
+
+
+async def test_cross_site_login_post_is_refused(system: System, user_id: str) -> None:
+    page = await system.bff.get("/login")
+    response = await system.bff.post(
+        "/login",
+        data={"csrf_token": csrf_from(page.text), "email": "alice@example.com", "password": PASSWORD},
+        headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    )
+    assert response.status_code == 403
+
+
+async def test_next_only_goes_to_local_paths(system: System, user_id: str) -> None:
+    response = await login(system.bff, next_url="https://evil.example/steal")
+    assert response.headers["location"] == "/"
+    response = await login(system.bff, next_url="//evil.example")
+    assert response.headers["location"] == "/"
+    response = await login(system.bff, next_url="/app?tab=1")
+    assert response.headers["location"] == "/app?tab=1"
+
+
+async def test_login_issues_a_new_session_id_and_kills_the_old_one(system: System, user_id: str) -> None:
+    await login(system.bff)
+    first = system.bff.cookies["__Host-sid"]
+    await login(system.bff)
+    second = system.bff.cookies["__Host-sid"]
+    assert first != second
+    store = system.bff_app.state.services.sessions.store
+    assert await store.get(hash_session_id(first)) is None
+
+
+async def test_a_session_id_the_server_did_not_issue_is_not_adopted(system: System, user_id: str) -> None:
+    planted = "attacker-chosen-session-id-0123456789abcdefghijkl"
+    system.bff.cookies.set("__Host-sid", planted, domain="bff.test")
+    response = await system.bff.get("/bff/user", headers=JSON)
+    assert response.status_code == 401
+    await login(system.bff)
+    assert system.bff.cookies["__Host-sid"] != planted
+
+
+async def test_oversized_login_body_is_refused_before_hashing(system: System) -> None:
+    page = await system.bff.get("/login")
+    response = await system.bff.post(
+        "/login",
+        data={"csrf_token": csrf_from(page.text), "email": "a@b.c", "password": "x" * 10_000},
+    )
+    assert response.status_code == 413
+
+
+async def test_password_over_128_characters_is_refused(system: System) -> None:
+    page = await system.bff.get("/login")
+    response = await system.bff.post(
+        "/login",
+        data={"csrf_token": csrf_from(page.text), "email": "a@b.c", "password": "é" * 129},
+    )
+    assert response.status_code == 400
+
+
+async def test_unicode_password_is_used_whole(system: System) -> None:
+    password = "pässwörd-日本語-🔐" * 5
+    await system.add_user("uni@example.com", password)
+    assert (await login(system.bff, email="uni@example.com", password=password)).status_code == 303
+    truncated = password[:-1]
+    assert (await login(system.bff, email="uni@example.com", password=truncated)).status_code == 401
+
+
+async def test_login_with_json_body_is_refused(system: System) -> None:
+    response = await system.bff.post("/login", json={"email": "a@b.c"})
+    assert response.status_code == 415
+
+
+async def test_login_accepts_mixed_case_email(system: System, user_id: str) -> None:
+    response = await login(system.bff, email="  Alice@Example.COM ")
+    assert response.status_code == 303

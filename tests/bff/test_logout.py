@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import pytest
+from bff.sessions import hash_session_id
+from tests.conftest import JSON, System, csrf_from, login
+
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_logout_deletes_the_session_and_clears_the_cookie(system: System, user_id: str) -> None:
+    await login(system.bff)
+    cookie_value = system.bff.cookies["__Host-sid"]
+    page = await system.bff.get("/dashboard")
+    response = await system.bff.post("/logout", data={"csrf_token": csrf_from(page.text)})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login"
+    assert "cookies" in response.headers["clear-site-data"]
+    cleared = [h for h in response.headers.get_list("set-cookie") if h.startswith("__Host-sid=")]
+    assert cleared and "Max-Age=0" in cleared[0]
+    store = system.bff_app.state.services.sessions.store
+    assert await store.get(hash_session_id(cookie_value)) is None
+
+
+async def test_replaying_the_old_cookie_after_logout_gets_the_login_page(system: System, user_id: str) -> None:
+    await login(system.bff)
+    old = system.bff.cookies["__Host-sid"]
+    page = await system.bff.get("/dashboard")
+    await system.bff.post("/logout", data={"csrf_token": csrf_from(page.text)})
+    replay = system.new_browser()
+    replay.cookies.set("__Host-sid", old, domain="bff.test")
+    response = await replay.get("/dashboard")
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login")
+    assert (await replay.get("/bff/user", headers=JSON)).status_code == 401
+
+
+async def test_logout_without_the_session_csrf_token_is_refused(system: System, user_id: str) -> None:
+    await login(system.bff)
+    response = await system.bff.post("/logout", data={"csrf_token": "forged"})
+    assert response.status_code == 403
+    assert (await system.bff.get("/bff/user", headers=JSON)).status_code == 200
+
+
+async def test_csrf_token_of_another_session_does_not_log_out(system: System, user_id: str) -> None:
+    other = system.new_browser()
+    await login(other)
+    foreign = csrf_from((await other.get("/dashboard")).text)
+    await login(system.bff)
+    response = await system.bff.post("/logout", data={"csrf_token": foreign})
+    assert response.status_code == 403
+
+
+async def test_logout_via_get_is_not_allowed(system: System, user_id: str) -> None:
+    await login(system.bff)
+    response = await system.bff.get("/logout")
+    assert response.status_code == 405
+    assert (await system.bff.get("/bff/user", headers=JSON)).status_code == 200
+
+
+async def test_json_logout_needs_the_csrf_header(system: System, user_id: str) -> None:
+    await login(system.bff)
+    assert (await system.bff.post("/bff/logout")).status_code == 403
+    response = await system.bff.post("/bff/logout", headers=JSON)
+    assert response.status_code == 200
+    assert response.json() == {"logged_out": True}
+    assert (await system.bff.get("/bff/user", headers=JSON)).status_code == 401

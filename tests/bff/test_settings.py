@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+
+from bff.errors import ConfigError
+from bff.settings import Settings
+
+
+def test_defaults_follow_the_contract() -> None:
+    settings = Settings.from_env({})
+    assert settings.issuer == "http://127.0.0.1:8000"
+    assert settings.audience == "http://127.0.0.1:8001"
+    assert settings.session_idle_seconds == 1800
+    assert settings.session_absolute_seconds == 43200
+    assert settings.access_token_ttl == 300
+    assert settings.signing_alg == "ES256"
+    assert settings.session_store_url == "sqlite:///var/bff.sqlite3"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("BFF_ACCESS_TOKEN_TTL", "901"),
+        ("BFF_ACCESS_TOKEN_TTL", "five"),
+        ("BFF_PUBLIC_URL", "ftp://x"),
+        ("BFF_SESSION_STORE", "mongodb://x"),
+        ("BFF_ARGON2_MEMORY_KIB", "1024"),
+        ("BFF_SIGNING_ALG", "HS256"),
+        ("BFF_TRUSTED_PROXIES", "not-an-ip"),
+    ],
+)
+def test_bad_values_are_refused_with_the_variable_name(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_absolute_timeout_cannot_be_shorter_than_idle() -> None:
+    with pytest.raises(ConfigError, match="BFF_SESSION_ABSOLUTE_SECONDS"):
+        Settings.from_env({"BFF_SESSION_IDLE_SECONDS": "3600", "BFF_SESSION_ABSOLUTE_SECONDS": "600"})

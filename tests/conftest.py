@@ -1,0 +1,172 @@
+"""Fixtures: a fresh BFF and API per test, wired in-process through httpx.ASGITransport."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from api.app import create_app as create_api
+from api.settings import Settings as ApiSettings
+from bff.app import create_app as create_bff
+from bff.clock import FrozenClock
+from bff.security.passwords import Argon2Passwords
+from bff.sessions import MemorySessionStore, SessionStore
+from bff.settings import Settings as BffSettings
+
+BFF_URL = "https://bff.test"
+API_URL = "https://api.test"
+PASSWORD = "correct horse battery staple"
+ADMIN_PASSWORD = "admin horse battery staple"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture(scope="session")
+def passwords() -> Argon2Passwords:
+    # real argon2id at OWASP's floor: fast enough for tests, same code path as production
+    return Argon2Passwords(time_cost=2, memory_kib=19 * 1024, parallelism=1, workers=2)
+
+
+@pytest.fixture
+def bff_settings(tmp_path: Path) -> BffSettings:
+    return BffSettings(
+        public_url=BFF_URL,
+        api_public_url=API_URL,
+        var_dir=tmp_path / "var",
+        secret_key="test-secret-key-0123456789",
+        argon2_time_cost=2,
+        argon2_memory_kib=19 * 1024,
+        argon2_parallelism=1,
+    )
+
+
+@pytest.fixture
+def api_settings() -> ApiSettings:
+    return ApiSettings(public_url=API_URL, issuer=BFF_URL, jwks_url=f"{BFF_URL}/.well-known/jwks.json")
+
+
+@pytest.fixture
+def store() -> SessionStore:
+    return MemorySessionStore()
+
+
+class LateApp:
+    """An ASGI app that forwards to one set later: the BFF and API point at each other."""
+
+    def __init__(self) -> None:
+        self.app: Starlette | None = None
+
+    async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+        assert self.app is not None
+        await self.app(scope, receive, send)
+
+
+@dataclass
+class System:
+    bff_app: Starlette
+    api_app: Starlette
+    bff: httpx.AsyncClient  # a browser-like client of the BFF (keeps cookies)
+    api: httpx.AsyncClient
+    clock: FrozenClock
+
+    async def add_user(self, email: str, password: str, role: str = "user") -> str:
+        services = self.bff_app.state.services
+        user = await services.users.add(
+            email=email, password_hash=await services.passwords.hash(password), role=role,
+            now=self.clock.now(),
+        )
+        return str(user.id)
+
+    def new_browser(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.bff_app), base_url=BFF_URL
+        )
+
+
+@pytest.fixture
+async def system(
+    bff_settings: BffSettings,
+    api_settings: ApiSettings,
+    store: SessionStore,
+    clock: FrozenClock,
+    passwords: Argon2Passwords,
+) -> AsyncIterator[System]:
+    late_bff = LateApp()
+    api_app = create_api(api_settings, clock=clock, jwks_transport=httpx.ASGITransport(app=late_bff))
+    bff_app = create_bff(
+        bff_settings, store=store, clock=clock, passwords=_shared(passwords),
+        api_transport=httpx.ASGITransport(app=api_app),
+    )
+    late_bff.app = bff_app
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(bff_app.router.lifespan_context(bff_app))
+        await stack.enter_async_context(api_app.router.lifespan_context(api_app))
+        browser = await stack.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=bff_app), base_url=BFF_URL)
+        )
+        api = await stack.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=api_app), base_url=API_URL)
+        )
+        yield System(bff_app=bff_app, api_app=api_app, bff=browser, api=api, clock=clock)
+
+
+class _shared:
+    """The session-wide hasher, protected from the app's shutdown (it is reused by every test)."""
+
+    def __init__(self, inner: Argon2Passwords) -> None:
+        self._inner = inner
+
+    async def hash(self, password: str) -> str:
+        return await self._inner.hash(password)
+
+    async def verify(self, stored_hash: str | None, password: str) -> bool:
+        return await self._inner.verify(stored_hash, password)
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        return self._inner.needs_rehash(stored_hash)
+
+    def close(self) -> None:
+        return None
+
+
+@pytest.fixture
+async def user_id(system: System) -> str:
+    return await system.add_user("alice@example.com", PASSWORD)
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no csrf_token in the page"
+    return match.group(1)
+
+
+async def login(
+    client: httpx.AsyncClient,
+    email: str = "alice@example.com",
+    password: str = PASSWORD,
+    next_url: str = "/dashboard",
+) -> httpx.Response:
+    page = await client.get("/login")
+    return await client.post(
+        "/login",
+        data={"csrf_token": csrf_from(page.text), "email": email, "password": password,
+              "next": next_url},
+    )
+
+
+JSON = {"X-CSRF": "1"}
