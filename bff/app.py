@@ -21,6 +21,7 @@ from bff.audit import Audit
 from bff.clock import Clock, SystemClock
 from bff.endpoints import bffapi, login, pages, wellknown
 from bff.errors import HTTPProblem, StoreUnavailable
+from bff.revocation import MemoryRevocationFeed, RevocationFeed, Revoker
 from bff.secrets import read_or_create_secret
 from bff.security.csrf import CsrfTokens
 from bff.security.headers import SecurityHeadersMiddleware
@@ -49,10 +50,11 @@ def create_app(
     users: UserStore | None = None,
     passwords: Passwords | None = None,
     clock: Clock | None = None,
+    feed: RevocationFeed | None = None,
     api_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Starlette:
     services = build_services(
-        settings, store=store, users=users, passwords=passwords, clock=clock,
+        settings, store=store, users=users, passwords=passwords, clock=clock, feed=feed,
         api_transport=api_transport,
     )
 
@@ -60,11 +62,13 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.users.open()
         await services.sessions.store.open()
+        await services.feed.open()
         services.keys.load_or_create()
         try:
             yield
         finally:
             await services.api.aclose()
+            await services.feed.close()
             await services.sessions.store.close()
             await services.users.close()
             services.passwords.close()
@@ -102,9 +106,13 @@ def build_services(
     users: UserStore | None,
     passwords: Passwords | None,
     clock: Clock | None,
+    feed: RevocationFeed | None,
     api_transport: httpx.AsyncBaseTransport | None,
 ) -> Services:
     clock = clock or SystemClock()
+    audit = Audit(clock=clock)
+    session_store = store or store_from_url(settings.session_store_url)
+    feed = feed or MemoryRevocationFeed()
     secret = settings.secret_key or read_or_create_secret(settings.var_dir / "secret_key")
     keys = KeyRing(
         path=settings.var_dir / "keys.json",
@@ -116,6 +124,7 @@ def build_services(
     minter = TokenMinter(
         keys=keys, issuer=settings.issuer, audience=settings.audience, clock=clock
     )
+    token_cache = SessionTokenCache(minter=minter, clock=clock, ttl=settings.access_token_ttl)
     templates = Jinja2Templates(directory=FRONTEND / "templates")
     templates.env.autoescape = True
     return Services(
@@ -123,7 +132,7 @@ def build_services(
         clock=clock,
         users=users or SqliteUserStore(path=settings.database_path),
         sessions=SessionManager(
-            store=store or store_from_url(settings.session_store_url),
+            store=session_store,
             clock=clock,
             policy=SessionPolicy(
                 idle_seconds=settings.session_idle_seconds,
@@ -139,8 +148,13 @@ def build_services(
         csrf=CsrfTokens(secret),
         keys=keys,
         minter=minter,
-        token_cache=SessionTokenCache(minter=minter, clock=clock, ttl=settings.access_token_ttl),
-        audit=Audit(clock=clock),
+        token_cache=token_cache,
+        feed=feed,
+        revoker=Revoker(
+            store=session_store, feed=feed, token_cache=token_cache, clock=clock, audit=audit,
+            token_lifetime=MAX_ACCESS_TOKEN_TTL + CLOCK_SKEW,
+        ),
+        audit=audit,
         templates=templates,
         api=httpx.AsyncClient(
             base_url=settings.api_base_url, transport=api_transport, follow_redirects=False

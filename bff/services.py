@@ -9,6 +9,7 @@ from starlette.templating import Jinja2Templates
 
 from bff.audit import Audit
 from bff.clock import Clock
+from bff.revocation import RevocationFeed, Revoker
 from bff.security.csrf import CsrfTokens
 from bff.security.keys import KeyRing
 from bff.security.passwords import Passwords
@@ -30,6 +31,8 @@ class Services:
     keys: KeyRing
     minter: TokenMinter
     token_cache: SessionTokenCache
+    feed: RevocationFeed
+    revoker: Revoker
     audit: Audit
     templates: Jinja2Templates
     api: httpx.AsyncClient

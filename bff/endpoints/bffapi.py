@@ -70,9 +70,7 @@ class BffEndpoints:
 
     async def logout(self, request: Request) -> Response:
         session = await self._session(request, slide=False)
-        await self.s.sessions.store.delete(session.id_hash)
-        self.s.token_cache.forget(session.sid)
-        self.s.audit.event("logout", request, user_id=session.user_id, sid=session.sid)
+        await self.s.revoker.end_session(session, event="logout", request=request)
         response = JSONResponse({"logged_out": True}, headers=NO_STORE)
         clear_session_cookie(response)
         response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA

@@ -69,9 +69,7 @@ class LoginEndpoints:
         if session is not None:
             if not self.s.csrf.check_session(form.get("csrf_token", ""), session.sid):
                 raise Forbidden("invalid CSRF token")
-            await self.s.sessions.store.delete(session.id_hash)
-            self.s.token_cache.forget(session.sid)
-            self.s.audit.event("logout", request, user_id=session.user_id, sid=session.sid)
+            await self.s.revoker.end_session(session, event="logout", request=request)
         response = RedirectResponse("/login", status_code=303)
         clear_session_cookie(response)
         response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
@@ -86,9 +84,9 @@ class LoginEndpoints:
 
     async def _end_previous(self, request: Request) -> None:
         # never carry a pre-login session over: the old id dies, a new one is issued
-        previous = await self.s.sessions.end(request)
+        previous = await self.s.sessions.current(request, slide=False)
         if previous is not None:
-            self.s.token_cache.forget(previous.sid)
+            await self.s.revoker.end_session(previous, event="session.replaced", request=request)
 
     def _render(
         self,

@@ -68,12 +68,6 @@ class SessionManager:
             session = session.replace(last_seen=now, idle_expires_at=idle_expires_at)
         return session
 
-    async def end(self, request: Request) -> Session | None:
-        cookie_value = request.cookies.get(COOKIE_NAME)
-        if not cookie_value or len(cookie_value) > MAX_COOKIE_LENGTH:
-            return None
-        return await self.store.delete(hash_session_id(cookie_value))
-
 
 def set_session_cookie(response: Response, cookie_value: str) -> None:
     # no Max-Age: the server enforces both timeouts; the cookie dies with the browser session
