@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import BrowserContext
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -30,6 +31,7 @@ CHROMIUM_ARGS = [
 ]
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 5.0
+ACTION_TIMEOUT_MS = 10_000
 E2E_EMAIL = "e2e@example.com"
 
 
@@ -152,6 +154,13 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 
 @pytest.fixture(scope="session")
-def browser_context_args(browser_context_args: dict[str, Any], stack: Stack) -> dict[str, Any]:
-    return {**browser_context_args, "base_url": stack.bff_url}
+def base_url(stack: Stack) -> str:
+    # pytest-playwright passes it to every context, so tests navigate with paths
+    return stack.bff_url
+
+
+@pytest.fixture(autouse=True)
+def _short_timeouts(context: BrowserContext) -> None:
+    # a local page that has not answered in 10 s is broken: fail fast, not after 30 s
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
 

@@ -12,6 +12,7 @@ from e2e.conftest import Stack
 
 SESSION_COOKIE = "__Host-sid"
 JWT_PREFIX = "eyJ"  # base64url of '{"': every JWT starts with it
+JSON_CALL = {"X-CSRF": "1"}
 
 
 def sign_in(page: Page, stack: Stack, *, password: str | None = None) -> None:
@@ -21,8 +22,16 @@ def sign_in(page: Page, stack: Stack, *, password: str | None = None) -> None:
     page.click('#login-form button[type="submit"]')
 
 
+def is_login_post(response: Response) -> bool:
+    return response.request.method == "POST" and response.url.endswith("/login")
+
+
 def sign_in_to_dashboard(page: Page, stack: Stack) -> None:
-    sign_in(page, stack)
+    with page.expect_response(is_login_post) as login_post:
+        sign_in(page, stack)
+    answer = login_post.value
+    # name the refusal here, rather than time out waiting for a page that never comes
+    assert answer.status == 303, f"POST /login answered {answer.status}: {answer.text()[:300]}"
     page.wait_for_url(f"{stack.bff_url}/dashboard")
 
 
@@ -32,10 +41,12 @@ def session_cookie(context: BrowserContext) -> Cookie:
     return cookies[0]
 
 
-def replay(stack: Stack, path: str, cookie: Cookie, **headers: str) -> httpx.Response:
+def replay(
+    stack: Stack, path: str, cookie: Cookie, headers: dict[str, str] | None = None
+) -> httpx.Response:
     """A request carrying a saved session cookie, outside the browser that was signed out."""
-    headers["Cookie"] = f"{SESSION_COOKIE}={cookie['value']}"
-    return httpx.get(f"{stack.bff_url}{path}", headers=headers, follow_redirects=False)
+    sent = {**(headers or {}), "Cookie": f"{SESSION_COOKIE}={cookie['value']}"}
+    return httpx.get(f"{stack.bff_url}{path}", headers=sent, follow_redirects=False)
 
 
 def readable_cookies(page: Page) -> str:
@@ -55,11 +66,12 @@ def test_sign_in_form_lands_on_dashboard_showing_the_apis_answer(
 def test_dashboard_never_exposes_a_token_to_the_browser(
     page: Page, context: BrowserContext, stack: Stack
 ) -> None:
-    responses: list[Response] = []
-    page.on("response", responses.append)
-
     sign_in_to_dashboard(page, stack)
-    page.wait_for_load_state("load")
+    assert JWT_PREFIX not in page.content()  # the first render, right after the login redirect
+
+    responses: list[Response] = []
+    page.on("response", lambda response: responses.append(response))
+    page.goto("/dashboard", wait_until="load")
 
     documents = [r for r in responses if r.request.resource_type == "document"]
     assert f"{stack.bff_url}/dashboard" in [r.url for r in documents]
@@ -131,13 +143,11 @@ def test_sign_out_button_ends_the_session_and_the_old_cookie_is_refused(
 def test_wrong_password_shows_the_generic_error_with_401(
     page: Page, context: BrowserContext, stack: Stack
 ) -> None:
-    def is_login_post(response: Response) -> bool:
-        return response.url == f"{stack.bff_url}/login" and response.request.method == "POST"
-
     with page.expect_response(is_login_post) as login_post:
         sign_in(page, stack, password=f"wrong-{stack.password}")
 
-    assert login_post.value.status == 401
+    answer = login_post.value
+    assert answer.status == 401, f"POST /login answered {answer.status}: {answer.text()[:300]}"
     expect(page.locator("#login-error")).to_have_text("Invalid email or password.")
     assert SESSION_COOKIE not in [c["name"] for c in context.cookies()]
 
@@ -149,11 +159,11 @@ def test_js_logout_button_ends_the_session(
     old_cookie = session_cookie(context)
     page.goto("/app")
     expect(page.locator('#status[data-state="ok"]')).to_be_visible()
-    assert replay(stack, "/bff/user", old_cookie, **{"X-CSRF": "1"}).status_code == 200
+    assert replay(stack, "/bff/user", old_cookie, JSON_CALL).status_code == 200
 
     page.click("#js-logout")
     page.wait_for_url(f"{stack.bff_url}/login")
 
-    assert replay(stack, "/bff/user", old_cookie, **{"X-CSRF": "1"}).status_code == 401
-    in_browser = page.request.get("/bff/user", headers={"X-CSRF": "1"})
+    assert replay(stack, "/bff/user", old_cookie, JSON_CALL).status_code == 401
+    in_browser = page.request.get("/bff/user", headers=JSON_CALL)
     assert in_browser.status == 401

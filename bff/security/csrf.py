@@ -54,7 +54,8 @@ def is_same_origin(request: Request, public_origin: str) -> bool:
     if site is not None and site not in ("same-origin", "none"):
         return False
     origin = request.headers.get("origin")
-    if origin is None:
+    if origin is None or (origin == "null" and site == "same-origin"):
+        # the browser itself vouches for same-origin (Sec-Fetch-Site cannot be set by a page)
         return True
     own = f"{request.url.scheme}://{request.url.netloc}"
     return origin in (public_origin, own)

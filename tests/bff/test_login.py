@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import pytest
 from http.cookies import SimpleCookie
+
+import pytest
 
 from bff.sessions import hash_session_id
 from tests.conftest import JSON, PASSWORD, System, csrf_from, login
-
 
 pytestmark = pytest.mark.anyio
 
@@ -149,3 +149,25 @@ async def test_login_with_json_body_is_refused(system: System) -> None:
 async def test_login_accepts_mixed_case_email(system: System, user_id: str) -> None:
     response = await login(system.bff, email="  Alice@Example.COM ")
     assert response.status_code == 303
+
+
+async def test_same_origin_form_post_with_null_origin_is_accepted(system: System, user_id: str) -> None:
+    # what Chromium sends for a form post under a strict referrer policy
+    page = await system.bff.get("/login")
+    response = await system.bff.post(
+        "/login",
+        data={"csrf_token": csrf_from(page.text), "email": "alice@example.com", "password": PASSWORD},
+        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+    )
+    assert response.status_code == 303
+
+
+async def test_null_origin_without_fetch_metadata_is_refused(system: System, user_id: str) -> None:
+    # a sandboxed iframe or data: page elsewhere also sends Origin: null
+    page = await system.bff.get("/login")
+    response = await system.bff.post(
+        "/login",
+        data={"csrf_token": csrf_from(page.text), "email": "alice@example.com", "password": PASSWORD},
+        headers={"Origin": "null"},
+    )
+    assert response.status_code == 403
