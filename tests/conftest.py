@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +16,11 @@ from api.app import create_app as create_api
 from api.settings import Settings as ApiSettings
 from bff.app import create_app as create_bff
 from bff.clock import FrozenClock
+from bff.revocation import MemoryRevocationFeed
 from bff.security.passwords import Argon2Passwords
 from bff.sessions import MemorySessionStore, SessionStore
 from bff.settings import Settings as BffSettings
+from tests.redisserver import RedisServer, running_redis_server
 
 BFF_URL = "https://bff.test"
 API_URL = "https://api.test"
@@ -43,7 +45,9 @@ def passwords() -> Argon2Passwords:
 
 
 @pytest.fixture
-def bff_settings(tmp_path: Path) -> BffSettings:
+def bff_settings(tmp_path: Path, request: pytest.FixtureRequest) -> BffSettings:
+    marker = request.node.get_closest_marker("bff_settings")
+    overrides = marker.kwargs if marker else {}
     return BffSettings(
         public_url=BFF_URL,
         api_public_url=API_URL,
@@ -52,6 +56,7 @@ def bff_settings(tmp_path: Path) -> BffSettings:
         argon2_time_cost=2,
         argon2_memory_kib=19 * 1024,
         argon2_parallelism=1,
+        **overrides,
     )
 
 
@@ -109,8 +114,8 @@ async def system(
     late_bff = LateApp()
     api_app = create_api(api_settings, clock=clock, jwks_transport=httpx.ASGITransport(app=late_bff))
     bff_app = create_bff(
-        bff_settings, store=store, clock=clock, passwords=_shared(passwords),
-        api_transport=httpx.ASGITransport(app=api_app),
+        bff_settings, store=store, clock=clock, passwords=SharedPasswords(passwords),
+        feed=MemoryRevocationFeed(), api_transport=httpx.ASGITransport(app=api_app),
     )
     late_bff.app = bff_app
     async with AsyncExitStack() as stack:
@@ -125,7 +130,7 @@ async def system(
         yield System(bff_app=bff_app, api_app=api_app, bff=browser, api=api, clock=clock)
 
 
-class _shared:
+class SharedPasswords:
     """The session-wide hasher, protected from the app's shutdown (it is reused by every test)."""
 
     def __init__(self, inner: Argon2Passwords) -> None:
@@ -170,3 +175,17 @@ async def login(
 
 
 JSON = {"X-CSRF": "1"}
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server for the whole run (skipped without one, unless CI=true)."""
+    yield from running_redis_server()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The shared server with an empty database."""
+    redis_server.start()  # a no-op unless an earlier test left it stopped
+    redis_server.flush()
+    return redis_server.url

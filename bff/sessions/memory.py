@@ -8,7 +8,7 @@ from bff.sessions.base import Session
 class MemorySessionStore:
     def __init__(self) -> None:
         self._by_hash: dict[str, Session] = {}
-        self._counters: dict[str, tuple[float, int]] = {}
+        self._counters: dict[str, tuple[float, float, int]] = {}
 
     async def open(self) -> None:
         return None
@@ -52,11 +52,15 @@ class MemorySessionStore:
         return doomed
 
     async def hit(self, key: str, *, window: float, now: float) -> int:
-        start, count = self._counters.get(key, (now, 0))
-        if now - start >= window:
-            start, count = now, 0
-        self._counters[key] = (start, count + 1)
+        count, ends = await self.counter(key, now=now)
+        if count == 0:
+            ends = now + window
+        self._counters[key] = (now, ends, count + 1)
         return count + 1
+
+    async def counter(self, key: str, *, now: float) -> tuple[int, float]:
+        _, ends, count = self._counters.get(key, (now, now, 0))
+        return (count, ends) if now < ends else (0, now)
 
     async def reset(self, key: str) -> None:
         self._counters.pop(key, None)

@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS sessions (
 CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id);
 CREATE TABLE IF NOT EXISTS counters (
     key TEXT PRIMARY KEY,
-    window_start REAL NOT NULL,
+    ends_at REAL NOT NULL,
     count INTEGER NOT NULL
 );
 """
@@ -99,20 +99,28 @@ class SqliteSessionStore:
         return [_session(row) for row in rows]
 
     async def hit(self, key: str, *, window: float, now: float) -> int:
+        # one statement: concurrent workers on the same file never lose a count
         rows = self._run(
-            "INSERT INTO counters (key, window_start, count) VALUES (?, ?, 1) "
+            "INSERT INTO counters (key, ends_at, count) VALUES (?, ?, 1) "
             "ON CONFLICT (key) DO UPDATE SET "
-            "count = CASE WHEN ? - window_start >= ? THEN 1 ELSE count + 1 END, "
-            "window_start = CASE WHEN ? - window_start >= ? THEN ? ELSE window_start END "
+            "count = CASE WHEN ? >= ends_at THEN 1 ELSE count + 1 END, "
+            "ends_at = CASE WHEN ? >= ends_at THEN ? ELSE ends_at END "
             "RETURNING count",
-            (key, now, now, window, now, window, now),
+            (key, now + window, now, now, now + window),
         )
         return int(rows[0][0])
+
+    async def counter(self, key: str, *, now: float) -> tuple[int, float]:
+        rows = self._run("SELECT count, ends_at FROM counters WHERE key = ?", (key,))
+        if not rows or now >= rows[0]["ends_at"]:
+            return 0, now
+        return int(rows[0]["count"]), float(rows[0]["ends_at"])
 
     async def reset(self, key: str) -> None:
         self._run("DELETE FROM counters WHERE key = ?", (key,))
 
     async def purge(self, now: float) -> int:
+        self._run("DELETE FROM counters WHERE ends_at <= ?", (now,))
         rows = self._run(
             "DELETE FROM sessions WHERE idle_expires_at <= ? OR absolute_expires_at <= ? "
             "RETURNING sid",
