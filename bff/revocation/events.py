@@ -7,8 +7,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from bff.clock import Clock
+
 Kind = Literal["sid", "jti", "family", "sub"]
 KINDS: tuple[Kind, ...] = ("sid", "jti", "family", "sub")
+POLL_SECONDS = 0.2  # how often a feed looks for events published by other processes
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,7 +34,8 @@ class RevocationEvent:
 
 
 class RevocationFeed(Protocol):
-    """An ordered, shared log of revocation events, kept until each event's `until`."""
+    """An ordered log of revocation events shared by every BFF process, kept until each event's
+    `until`. Positions (`id`) are opaque strings that increase."""
 
     async def open(self) -> None: ...
 
@@ -39,7 +43,27 @@ class RevocationFeed(Protocol):
 
     async def publish(self, event: RevocationEvent) -> None: ...
 
-    def follow(self, *, after: str | None, now: float) -> AsyncIterator[RevocationEvent]:
-        """Every live event after position `after` (all live ones when None), then new events
-        as they are published, forever."""
+    async def since(self, after: str | None) -> list[RevocationEvent]:
+        """A batch of the events after position `after` (from the start when None), oldest
+        first; events past their `until` may be included or already forgotten."""
         ...
+
+    async def wait(self, after: str | None, *, timeout: float) -> None:
+        """Return when events after `after` may exist, or after `timeout` seconds."""
+        ...
+
+
+async def follow(
+    feed: RevocationFeed, *, after: str | None, clock: Clock
+) -> AsyncIterator[RevocationEvent]:
+    """Every live event after `after`, then each new one as it is published, forever."""
+    position = after
+    while True:
+        batch = await feed.since(position)
+        now = clock.now()
+        for event in batch:
+            position = event.id
+            if event.until > now:
+                yield event
+        if not batch:
+            await feed.wait(position, timeout=POLL_SECONDS)

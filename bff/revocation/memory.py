@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
 from dataclasses import replace
 
 from bff.revocation.events import RevocationEvent
@@ -12,8 +12,7 @@ from bff.revocation.events import RevocationEvent
 class MemoryRevocationFeed:
     def __init__(self) -> None:
         self._events: list[RevocationEvent] = []
-        self._counter = 0
-        self._changed = asyncio.Event()
+        self._changed = asyncio.Condition()
 
     async def open(self) -> None:
         return None
@@ -22,21 +21,21 @@ class MemoryRevocationFeed:
         return None
 
     async def publish(self, event: RevocationEvent) -> None:
-        self._counter += 1
-        self._events.append(replace(event, id=str(self._counter)))
-        self._changed.set()
-        self._changed = asyncio.Event()
+        self._events.append(replace(event, id=str(len(self._events) + 1)))
+        async with self._changed:
+            self._changed.notify_all()
 
     def events(self) -> list[RevocationEvent]:
         return list(self._events)
 
-    async def follow(self, *, after: str | None, now: float) -> AsyncIterator[RevocationEvent]:
-        position = int(after) if after and after.isdigit() else 0
-        while True:
-            changed = self._changed
-            fresh = [e for e in self._events if int(e.id) > position and e.until > now]
-            for event in fresh:
-                position = int(event.id)
-                yield event
-            if not fresh:
-                await changed.wait()
+    async def since(self, after: str | None) -> list[RevocationEvent]:
+        start = int(after) if after and after.isdigit() else 0
+        return self._events[start:]
+
+    async def wait(self, after: str | None, *, timeout: float) -> None:
+        start = int(after) if after and after.isdigit() else 0
+        if len(self._events) > start:
+            return
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout)

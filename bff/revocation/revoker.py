@@ -18,7 +18,7 @@ class Revoker:
         *,
         store: SessionStore,
         feed: RevocationFeed,
-        token_cache: SessionTokenCache,
+        token_cache: SessionTokenCache | None,
         clock: Clock,
         audit: Audit,
         token_lifetime: float,
@@ -68,7 +68,8 @@ class Revoker:
         await self._publish(kind, value)
 
     async def _forget(self, session: Session) -> None:
-        self._tokens.forget(session.sid)
+        if self._tokens is not None:
+            self._tokens.forget(session.sid)
         await self._publish("sid", session.sid)
 
     async def _publish(self, kind: Kind, value: str) -> None:

@@ -1,0 +1,101 @@
+"""GET /internal/revocations: the revocation events as a server-sent event stream.
+
+APIs hold one connection each and learn every revocation within a second, with no call per
+request. On connect (or reconnect with Last-Event-ID) the live events are replayed, then an
+`event: ready` marks that the API is up to date; comment lines keep the connection visibly alive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+from collections.abc import AsyncIterator
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from bff.errors import HTTPProblem, StoreUnavailable
+from bff.revocation import RevocationEvent, follow
+from bff.services import Services
+
+HEARTBEAT_SECONDS = 2.0
+QUEUE_SIZE = 10_000
+MAX_EVENT_ID = 64
+
+
+class FeedUnauthorized(HTTPProblem):
+    status = 401
+    code = "unauthorized"
+
+
+class RevocationStream:
+    def __init__(self, services: Services, *, secret: str) -> None:
+        self.s = services
+        self._secret = secret.encode()
+
+    async def stream(self, request: Request) -> Response:
+        presented = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
+        if not self._secret or not hmac.compare_digest(presented, self._secret):
+            raise FeedUnauthorized("a valid feed credential is required")
+        after = request.headers.get("last-event-id", "")[:MAX_EVENT_ID] or None
+        replay, position = await self._replay(after)
+        return StreamingResponse(
+            self._events(replay, position),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    async def _replay(self, after: str | None) -> tuple[list[RevocationEvent], str | None]:
+        events: list[RevocationEvent] = []
+        position = after
+        while batch := await self.s.feed.since(position):
+            position = batch[-1].id
+            now = self.s.clock.now()
+            events.extend(event for event in batch if event.until > now)
+        return events, position
+
+    async def _events(
+        self, replay: list[RevocationEvent], position: str | None
+    ) -> AsyncIterator[str]:
+        yield "retry: 1000\n\n"
+        for replayed in replay:
+            yield _frame(replayed)
+        yield "event: ready\ndata: {}\n\n"
+        queue: asyncio.Queue[RevocationEvent | None] = asyncio.Queue(QUEUE_SIZE)
+        pump = asyncio.create_task(self._pump(position, queue))
+        try:
+            while True:
+                try:
+                    event: RevocationEvent | None = await asyncio.wait_for(
+                        queue.get(), HEARTBEAT_SECONDS
+                    )
+                except TimeoutError:
+                    yield ": ping\n\n"
+                    continue
+                if event is None:
+                    return  # the feed failed: end the stream, the API reconnects (fail closed)
+                yield _frame(event)
+        finally:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+
+    async def _pump(
+        self, position: str | None, queue: asyncio.Queue[RevocationEvent | None]
+    ) -> None:
+        try:
+            async for event in follow(self.s.feed, after=position, clock=self.s.clock):
+                await queue.put(event)
+        except StoreUnavailable:
+            await queue.put(None)
+
+
+def _frame(event: RevocationEvent) -> str:
+    return f"id: {event.id}\nevent: revoke\ndata: {event.to_json()}\n\n"
+
+
+def routes(services: Services, *, secret: str) -> list[Route]:
+    endpoint = RevocationStream(services, secret=secret)
+    return [Route("/internal/revocations", endpoint.stream, methods=["GET"])]

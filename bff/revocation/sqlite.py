@@ -1,0 +1,78 @@
+"""Revocation events in SQLite: every process on the host (uvicorn workers, the CLI) publishes
+into one table; each BFF process polls it for its subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from bff.db import connect
+from bff.errors import StoreUnavailable
+from bff.revocation.events import RevocationEvent
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS revocations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    at REAL NOT NULL,
+    until REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS revocations_until ON revocations (until);
+"""
+BATCH = 1000
+
+
+class SqliteRevocationFeed:
+    def __init__(self, *, path: Path | str) -> None:
+        self._path = path
+        self._conn: sqlite3.Connection | None = None
+        self._changed = asyncio.Event()
+
+    async def open(self) -> None:
+        if self._conn is None:
+            self._conn = connect(self._path)
+            self._conn.executescript(_SCHEMA)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def publish(self, event: RevocationEvent) -> None:
+        self._run("DELETE FROM revocations WHERE until <= ?", (event.at,))
+        self._run(
+            "INSERT INTO revocations (kind, value, at, until) VALUES (?, ?, ?, ?)",
+            (event.kind, event.value, event.at, event.until),
+        )
+        self._changed.set()  # wake this process's subscribers at once; others poll
+
+    async def since(self, after: str | None) -> list[RevocationEvent]:
+        start = int(after) if after and after.isdigit() else 0
+        rows = self._run(
+            "SELECT id, kind, value, at, until FROM revocations WHERE id > ? ORDER BY id LIMIT ?",
+            (start, BATCH),
+        )
+        return [
+            RevocationEvent(
+                id=str(row["id"]), kind=row["kind"], value=row["value"], at=row["at"],
+                until=row["until"],
+            )
+            for row in rows
+        ]
+
+    async def wait(self, after: str | None, *, timeout: float) -> None:
+        self._changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout)
+
+    def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        if self._conn is None:
+            raise StoreUnavailable("revocation feed is not open")
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"revocation feed failed: {type(exc).__name__}") from exc
