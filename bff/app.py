@@ -19,15 +19,16 @@ from starlette.templating import Jinja2Templates
 
 from bff.audit import Audit
 from bff.clock import Clock, SystemClock
-from bff.endpoints import bffapi, login, pages, wellknown
+from bff.endpoints import account, bffapi, internal, login, pages, proxy, wellknown
 from bff.errors import HTTPProblem, StoreUnavailable
-from bff.revocation import MemoryRevocationFeed, RevocationFeed, Revoker
+from bff.revocation import RevocationFeed, Revoker, feed_from_url
 from bff.secrets import read_or_create_secret
 from bff.security.csrf import CsrfTokens
 from bff.security.headers import SecurityHeadersMiddleware
 from bff.security.keys import KeyRing
 from bff.security.passwords import Argon2Passwords, Passwords
 from bff.security.proxies import parse_networks
+from bff.security.ratelimit import LoginThrottle
 from bff.security.tokens import TokenMinter
 from bff.services import Services
 from bff.sessions import SessionStore, store_from_url
@@ -77,8 +78,11 @@ def create_app(
         routes=[
             *login.routes(services),
             *pages.routes(services),
+            *account.routes(services),
             *bffapi.routes(services),
+            *proxy.routes(services),
             *wellknown.routes(services),
+            *internal.routes(services, secret=revocation_secret(settings)),
             Mount("/static", StaticFiles(directory=FRONTEND / "static"), name="static"),
         ],
         middleware=[
@@ -99,6 +103,13 @@ def create_app(
     return app
 
 
+def revocation_secret(settings: Settings) -> str:
+    """The credential APIs present to follow the revocation feed."""
+    return settings.revocation_secret or read_or_create_secret(
+        settings.var_dir / "revocation_secret"
+    )
+
+
 def build_services(
     settings: Settings,
     *,
@@ -112,7 +123,7 @@ def build_services(
     clock = clock or SystemClock()
     audit = Audit(clock=clock)
     session_store = store or store_from_url(settings.session_store_url)
-    feed = feed or MemoryRevocationFeed()
+    feed = feed or feed_from_url(settings.session_store_url)
     secret = settings.secret_key or read_or_create_secret(settings.var_dir / "secret_key")
     keys = KeyRing(
         path=settings.var_dir / "keys.json",
@@ -145,6 +156,7 @@ def build_services(
             parallelism=settings.argon2_parallelism,
             workers=settings.password_workers,
         ),
+        throttle=LoginThrottle(store=session_store, clock=clock),
         csrf=CsrfTokens(secret),
         keys=keys,
         minter=minter,

@@ -11,9 +11,11 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from bff.app import CLOCK_SKEW
+from bff.app import CLOCK_SKEW, revocation_secret
+from bff.audit import Audit
 from bff.clock import SystemClock
 from bff.errors import BffError
+from bff.revocation import Revoker, feed_from_url
 from bff.secrets import read_or_create_secret, write_private
 from bff.security.keys import KeyRing
 from bff.security.passwords import Argon2Passwords, check_new_password
@@ -78,6 +80,7 @@ async def _init(settings: Settings, args: argparse.Namespace) -> int:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     if not settings.secret_key:
         read_or_create_secret(settings.var_dir / "secret_key")
+    revocation_secret(settings)
     _key_ring(settings).load_or_create()
     users = SqliteUserStore(path=settings.database_path)
     await users.open()
@@ -159,14 +162,23 @@ async def _keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
 async def _sessions_revoke(settings: Settings, args: argparse.Namespace) -> int:
     users = SqliteUserStore(path=settings.database_path)
     store = store_from_url(settings.session_store_url)
+    feed = feed_from_url(settings.session_store_url)
+    clock = SystemClock()
+    revoker = Revoker(
+        store=store, feed=feed, token_cache=None, clock=clock, audit=Audit(clock=clock),
+        token_lifetime=MAX_ACCESS_TOKEN_TTL + CLOCK_SKEW,
+    )
     await users.open()
     await store.open()
+    await feed.open()
     try:
         user = await users.by_email(normalize_email(args.user))
         if user is None:
             raise BffError(f"no user {args.user}")
-        ended = await store.delete_user(user.id)
+        # through the revoker: the running BFF and every API learn it from the shared feed
+        ended = await revoker.end_user(user.id, event="session.revoked")
     finally:
+        await feed.close()
         await store.close()
         await users.close()
     print(f"ended {len(ended)} session(s) of {user.email}")

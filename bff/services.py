@@ -13,6 +13,7 @@ from bff.revocation import RevocationFeed, Revoker
 from bff.security.csrf import CsrfTokens
 from bff.security.keys import KeyRing
 from bff.security.passwords import Passwords
+from bff.security.ratelimit import LoginThrottle
 from bff.security.tokens import TokenMinter
 from bff.sessions.manager import SessionManager
 from bff.settings import Settings
@@ -27,6 +28,7 @@ class Services:
     users: UserStore
     sessions: SessionManager
     passwords: Passwords
+    throttle: LoginThrottle
     csrf: CsrfTokens
     keys: KeyRing
     minter: TokenMinter

@@ -28,6 +28,7 @@ class Settings:
     database: str = ""  # sqlite path for users, clients, keys; defaults to var/bff.sqlite3
     session_store: str = ""  # sqlite:///…, memory://, redis://…
     secret_key: str = ""  # generated into var/ when empty
+    revocation_secret: str = ""  # what APIs present to follow the revocation feed; generated
     session_idle_seconds: int = 30 * 60
     session_absolute_seconds: int = 12 * 60 * 60
     access_token_ttl: int = 5 * 60
@@ -83,6 +84,7 @@ class Settings:
             database=reader.text("BFF_DATABASE", ""),
             session_store=reader.text("BFF_SESSION_STORE", ""),
             secret_key=reader.text("BFF_SECRET_KEY", ""),
+            revocation_secret=reader.text("BFF_REVOCATION_SECRET", ""),
             session_idle_seconds=reader.integer("BFF_SESSION_IDLE_SECONDS", 1800, low=60),
             session_absolute_seconds=reader.integer(
                 "BFF_SESSION_ABSOLUTE_SECONDS", 43200, low=60

@@ -6,9 +6,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bff.endpoints.common import optional_text, read_params, require_csrf_header, require_same_origin
+from bff.endpoints.common import (
+    optional_text,
+    read_params,
+    require_csrf_header,
+    require_same_origin,
+)
 from bff.endpoints.login import CLEAR_SITE_DATA
-from bff.errors import Unauthenticated
+from bff.errors import Throttled, Unauthenticated
 from bff.security.csrf import SAFE_METHODS
 from bff.security.tokens import narrow_scopes, session_scopes
 from bff.services import Services
@@ -17,6 +22,8 @@ from bff.sessions.manager import clear_session_cookie
 
 JS_CLIENT_ID = "bff"
 MAX_PARAMS_BYTES = 2048
+TOKENS_PER_WINDOW = 30
+TOKEN_WINDOW = 60.0
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -44,6 +51,7 @@ class BffEndpoints:
 
     async def token(self, request: Request) -> Response:
         session = await self._session(request)
+        await self._limit_tokens(session)
         params = await read_params(request, MAX_PARAMS_BYTES)
         scopes = narrow_scopes(optional_text(params, "scope"), session_scopes(session.role))
         minted = self.s.minter.mint(
@@ -75,6 +83,14 @@ class BffEndpoints:
         clear_session_cookie(response)
         response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
         return response
+
+    async def _limit_tokens(self, session: Session) -> None:
+        # a stolen-cookie script minting in a loop is noisy and bounded
+        now = self.s.clock.now()
+        key = f"token:{session.sid}"
+        if await self.s.sessions.store.hit(key, window=TOKEN_WINDOW, now=now) > TOKENS_PER_WINDOW:
+            _, ends = await self.s.sessions.store.counter(key, now=now)
+            raise Throttled("too many token requests", retry_after=max(1, int(ends - now + 0.999)))
 
     async def _session(self, request: Request, *, slide: bool = True) -> Session:
         require_csrf_header(request)

@@ -9,7 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from bff.endpoints.common import read_form, require_same_origin
-from bff.errors import BadRequest, Forbidden
+from bff.errors import BadRequest, Forbidden, Throttled
 from bff.security.passwords import MAX_PASSWORD_LENGTH
 from bff.security.redirects import safe_next
 from bff.services import Services
@@ -39,14 +39,26 @@ class LoginEndpoints:
         email, password = form.get("email", ""), form.get("password", "")
         if len(email) > MAX_EMAIL_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
             raise BadRequest("email or password too long")
+        ip, account = request.state.client_ip, _account_key(email)
+        try:
+            await self.s.throttle.check(email=account, ip=ip)
+        except Throttled as exc:
+            self.s.audit.event("login.throttled", request)
+            response = self._render(
+                request, next_url=next_url, error=exc.description, status=429, email=email
+            )
+            response.headers.update(exc.headers)
+            return response
         user = await self._user(email)
         # hash even for an unknown user: equal timing
         matched = await self.s.passwords.verify(user.password_hash if user else None, password)
         if user is None or not matched:
+            await self.s.throttle.failed(email=account, ip=ip)
             self.s.audit.event("login.failed", request, user_id=user.id if user else None)
             return self._render(
                 request, next_url=next_url, error=FAILURE_MESSAGE, status=401, email=email
             )
+        await self.s.throttle.succeeded(email=account)
         if self.s.passwords.needs_rehash(user.password_hash):
             await self.s.users.set_password_hash(user.id, await self.s.passwords.hash(password))
         await self._end_previous(request)
@@ -54,7 +66,7 @@ class LoginEndpoints:
             user_id=user.id,
             role=user.role,
             user_agent=request.headers.get("user-agent", ""),
-            ip=request.state.client_ip,
+            ip=ip,
         )
         self.s.audit.event("login.succeeded", request, user_id=user.id, sid=session.sid)
         response = RedirectResponse(next_url, status_code=303)
@@ -118,6 +130,13 @@ class LoginEndpoints:
                 max_age=3600,
             )
         return response
+
+
+def _account_key(email: str) -> str:
+    try:
+        return normalize_email(email)
+    except BadRequest:
+        return email.strip().lower()
 
 
 def routes(services: Services) -> list[Route]:

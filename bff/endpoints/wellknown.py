@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bff.errors import StoreUnavailable
+from bff.security.tokens import KNOWN_SCOPES
 from bff.services import Services
 
 
@@ -19,6 +20,32 @@ class WellKnownEndpoints:
         return JSONResponse(
             self.s.keys.jwks(),
             headers={"Cache-Control": f"public, max-age={max_age}"},
+        )
+
+    async def metadata(self, request: Request) -> Response:
+        """RFC 8414 authorization server metadata."""
+        issuer = self.s.settings.issuer
+        return JSONResponse(
+            {
+                "issuer": issuer,
+                "jwks_uri": f"{issuer}/.well-known/jwks.json",
+                "authorization_endpoint": f"{issuer}/oauth/authorize",
+                "token_endpoint": f"{issuer}/oauth/token",
+                "revocation_endpoint": f"{issuer}/oauth/revoke",
+                "device_authorization_endpoint": f"{issuer}/oauth/device_authorization",
+                "scopes_supported": list(KNOWN_SCOPES),
+                "response_types_supported": ["code"],
+                "grant_types_supported": [
+                    "authorization_code",
+                    "client_credentials",
+                    "refresh_token",
+                    "urn:ietf:params:oauth:grant-type:device_code",
+                ],
+                "code_challenge_methods_supported": ["S256"],
+                "token_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
+                "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
+            },
+            headers={"Cache-Control": "public, max-age=3600"},
         )
 
     async def healthz(self, request: Request) -> Response:
@@ -37,6 +64,9 @@ def routes(services: Services) -> list[Route]:
     endpoints = WellKnownEndpoints(services)
     return [
         Route("/.well-known/jwks.json", endpoints.jwks, methods=["GET"]),
+        Route(
+            "/.well-known/oauth-authorization-server", endpoints.metadata, methods=["GET"]
+        ),
         Route("/healthz", endpoints.healthz, methods=["GET"]),
         Route("/readyz", endpoints.readyz, methods=["GET"]),
     ]

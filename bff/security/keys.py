@@ -40,7 +40,7 @@ class SigningKey:
 
     def public_jwk(self) -> dict[str, Any]:
         public = self.private_key().public_key()
-        if self.alg == "EdDSA":
+        if isinstance(public, ed25519.Ed25519PublicKey):
             jwk: dict[str, Any] = OKPAlgorithm.to_jwk(public, as_dict=True)
         else:
             jwk = ECAlgorithm.to_jwk(public, as_dict=True)

@@ -5,7 +5,6 @@ import pytest
 
 from tests.conftest import API_URL, BFF_URL, JSON, System, login
 
-
 pytestmark = pytest.mark.anyio
 
 
@@ -123,3 +122,29 @@ async def test_admin_session_token_carries_admin(system: System) -> None:
 async def test_token_endpoint_refuses_get(system: System, user_id: str) -> None:
     await login(system.bff)
     assert (await system.bff.get("/bff/token", headers=JSON)).status_code == 405
+
+
+async def test_token_minting_is_rate_limited_per_session(system: System, user_id: str) -> None:
+    await login(system.bff)
+    for _ in range(30):
+        assert (await system.bff.post("/bff/token", headers=JSON)).status_code == 200
+    response = await system.bff.post("/bff/token", headers=JSON)
+    assert response.status_code == 429
+    assert response.json()["error"] == "rate_limited"
+    assert 1 <= int(response.headers["retry-after"]) <= 60
+    other = system.new_browser()
+    await login(other)
+    assert (await other.post("/bff/token", headers=JSON)).status_code == 200
+    system.clock.advance(60)
+    assert (await system.bff.post("/bff/token", headers=JSON)).status_code == 200
+
+
+async def test_token_minting_is_audited_without_the_token(
+    system: System, user_id: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await login(system.bff)
+    with caplog.at_level("INFO", logger="bff.audit"):
+        token = (await system.bff.post("/bff/token", headers=JSON)).json()["access_token"]
+    events = [r.getMessage() for r in caplog.records if r.name == "bff.audit"]
+    assert any('"event": "token.minted"' in line for line in events)
+    assert all(token not in line for line in events)

@@ -14,7 +14,7 @@ async def test_pages_carry_the_security_headers(system: System) -> None:
     assert "frame-ancestors 'none'" in csp
     assert "connect-src 'self' https://api.test" in csp
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["referrer-policy"] == "same-origin"
     assert response.headers["cross-origin-opener-policy"] == "same-origin"
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["strict-transport-security"].startswith("max-age=")
@@ -41,3 +41,15 @@ async def test_jwks_is_public_and_cacheable(system: System) -> None:
 async def test_health_and_readiness(system: System) -> None:
     assert (await system.bff.get("/healthz")).json() == {"status": "ok"}
     assert (await system.bff.get("/readyz")).json() == {"status": "ready"}
+
+
+async def test_authorization_server_metadata_follows_rfc_8414(system: System) -> None:
+    response = await system.bff.get("/.well-known/oauth-authorization-server")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["issuer"] == "https://bff.test"
+    assert body["jwks_uri"] == "https://bff.test/.well-known/jwks.json"
+    assert body["token_endpoint"] == "https://bff.test/oauth/token"
+    assert body["code_challenge_methods_supported"] == ["S256"]
+    assert "password" not in body["grant_types_supported"]
+    assert "implicit" not in body["grant_types_supported"]

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
+
 from bff.sessions import hash_session_id
 from tests.conftest import JSON, System, csrf_from, login
-
 
 pytestmark = pytest.mark.anyio
 

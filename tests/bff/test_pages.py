@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-import pytest
 import re
 
-from tests.conftest import System, login
+import pytest
 
+from tests.conftest import System, login
 
 pytestmark = pytest.mark.anyio
 
