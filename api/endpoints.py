@@ -1,4 +1,4 @@
-"""The API's routes: /me and health."""
+"""The API's routes: /me, health, and the notes, admin and OpenAPI routes of their modules."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api import notes_endpoints
 from api.authentication import TokenVerifier
+from api.notes import NoteStore
+from api.openapi import OpenApiEndpoint
 
 
 class MeEndpoints:
@@ -30,9 +33,12 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def routes(verifier: TokenVerifier) -> list[Route]:
+def routes(verifier: TokenVerifier, notes: NoteStore, *, public_url: str) -> list[Route]:
     me = MeEndpoints(verifier)
+    openapi = OpenApiEndpoint(server_url=public_url)
     return [
         Route("/me", me.me, methods=["GET"]),
+        *notes_endpoints.routes(verifier, notes),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/openapi.json", openapi.openapi, methods=["GET"]),
     ]
