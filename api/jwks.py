@@ -3,7 +3,8 @@
 - refreshes when its TTL has passed;
 - on an unknown `kid`, refreshes at most once per `min_refresh` seconds, however many random
   `kid`s arrive (a flood costs one fetch);
-- never follows redirects, caps the document's size;
+- never follows redirects, caps the document's size as it streams in, refuses encoded bodies;
+- gives a fetch one total deadline, so a slow JWKS cannot hold the refresh lock;
 - keeps the last good keys through an outage for at most `max_stale` seconds, then fails closed.
 """
 
@@ -25,7 +26,7 @@ log = logging.getLogger("api.jwks")
 
 MAX_JWKS_BYTES = 64 * 1024
 MAX_KEYS = 32
-FETCH_TIMEOUT = 3.0
+FETCH_TIMEOUT = 3.0  # seconds, for the whole fetch, not per read
 _KTY_FOR_ALG = {"ES256": ("EC", "P-256"), "EdDSA": ("OKP", "Ed25519")}
 
 
@@ -81,8 +82,10 @@ class JwksCache:
                 return  # someone just tried: one fetch per window, whatever the flood
             self._attempted_at = now
             try:
-                keys = await self._fetch()
-            except (httpx.HTTPError, ValueError) as exc:
+                # one deadline for the whole fetch: httpx's timeouts restart at every read
+                async with asyncio.timeout(FETCH_TIMEOUT):
+                    keys = await self._fetch()
+            except (httpx.HTTPError, ValueError, RecursionError, TimeoutError) as exc:
                 log.warning("jwks fetch failed (%s): %s", reason, type(exc).__name__)
                 return
             self._keys = keys
@@ -90,14 +93,22 @@ class JwksCache:
 
     async def _fetch(self) -> dict[str, VerificationKey]:
         self.fetches += 1
-        response = await self._client.get(
-            self._url, timeout=FETCH_TIMEOUT, follow_redirects=False
-        )
-        if response.status_code != 200:
-            raise ValueError(f"JWKS answered {response.status_code}")
-        if len(response.content) > MAX_JWKS_BYTES:
-            raise ValueError("JWKS document too large")
-        document = json.loads(response.content)
+        async with self._client.stream(
+            "GET",
+            self._url,
+            headers={"Accept-Encoding": "identity"},
+            timeout=FETCH_TIMEOUT,
+            follow_redirects=False,
+        ) as response:
+            if response.status_code != 200:
+                raise ValueError(f"JWKS answered {response.status_code}")
+            if response.headers.get("content-encoding", "identity").lower() != "identity":
+                raise ValueError("JWKS document is encoded")  # inflating could blow past the cap
+            body = await _read_capped(response)
+        return self._parse_document(body)
+
+    def _parse_document(self, body: bytes) -> dict[str, VerificationKey]:
+        document = json.loads(body)  # RecursionError on deep nesting: caught by the caller
         if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
             raise ValueError("not a JWKS document")
         keys: dict[str, VerificationKey] = {}
@@ -122,3 +133,13 @@ class JwksCache:
             return VerificationKey(kid=kid, alg=str(alg), key=jwt.PyJWK(item).key)
         except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError):
             return None
+
+
+async def _read_capped(response: httpx.Response) -> bytes:
+    body = bytearray()
+    async for chunk in response.aiter_bytes():  # identity only: decoded bytes are raw bytes
+        body += chunk
+        if len(body) > MAX_JWKS_BYTES:
+            # stop reading: the cap bounds memory, not just what gets parsed
+            raise ValueError("JWKS document too large")
+    return bytes(body)
