@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import cast
@@ -19,7 +20,17 @@ from api.authentication import TokenVerifier
 from api.clock import Clock, SystemClock
 from api.errors import ApiError, InsufficientScope, InvalidToken
 from api.jwks import JwksCache
+from api.notes import NoteStore, SqliteNoteStore
+from api.revocation import (
+    RevocationList,
+    RevocationListener,
+    RevocationSource,
+    SseRevocationSource,
+)
 from api.settings import Settings
+from api.validation import InvalidFields
+
+STARTUP_FEED_WAIT = 2.0  # seconds the start waits for the revocation replay (then 503s until it)
 
 
 def create_app(
@@ -27,8 +38,12 @@ def create_app(
     *,
     clock: Clock | None = None,
     jwks_transport: httpx.AsyncBaseTransport | None = None,
+    notes: NoteStore | None = None,
+    revocation_source: RevocationSource | None = None,
 ) -> Starlette:
     clock = clock or SystemClock()
+    if notes is None:
+        notes = SqliteNoteStore(path=settings.database_path, clock=clock)
     # no redirects, ever: a JWKS redirect is how key-injection attacks start
     jwks_client = httpx.AsyncClient(transport=jwks_transport, follow_redirects=False)
     jwks = JwksCache(
@@ -40,8 +55,21 @@ def create_app(
         min_refresh=settings.jwks_min_refresh,
         max_stale=settings.jwks_max_stale,
     )
+    # the feed stream is long-lived: its own client, so a JWKS timeout policy never applies to it
+    feed_client = httpx.AsyncClient(transport=jwks_transport, follow_redirects=False)
+    listener = RevocationListener(
+        source=revocation_source or SseRevocationSource(
+            url=settings.revocation_endpoint,
+            secret=settings.read_revocation_secret,
+            client=feed_client,
+        ),
+        revocations=RevocationList(clock=clock),
+        clock=clock,
+        max_lag=settings.revocation_max_lag,
+    )
     verifier = TokenVerifier(
         jwks=jwks,
+        revocations=listener,
         clock=clock,
         issuer=settings.issuer,
         audience=settings.audience,
@@ -51,13 +79,21 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        following = asyncio.create_task(listener.run(), name="revocation-listener")
         try:
+            notes.open()
+            await listener.wait_ready(timeout=STARTUP_FEED_WAIT)
             yield
         finally:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
+            notes.close()
+            await feed_client.aclose()
             await jwks_client.aclose()
 
     app = Starlette(
-        routes=endpoints.routes(verifier),
+        routes=endpoints.routes(verifier, notes, public_url=settings.public_url),
         middleware=[
             Middleware(
                 CORSMiddleware,
@@ -73,12 +109,17 @@ def create_app(
     )
     app.state.jwks = jwks
     app.state.verifier = verifier
+    app.state.revocations = listener
+    app.state.notes = notes
     return app
 
 
-def error_response(status: int, code: str, description: str) -> JSONResponse:
+def error_response(
+    status: int, code: str, description: str, *, fields: dict[str, str] | None = None
+) -> JSONResponse:
+    body = {"error": code, "error_description": description}
     return JSONResponse(
-        {"error": code, "error_description": description},
+        {**body, "fields": fields} if fields else body,
         status_code=status,
         headers={"Cache-Control": "no-store"},
     )
@@ -86,7 +127,8 @@ def error_response(status: int, code: str, description: str) -> JSONResponse:
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     error = cast(ApiError, exc)
-    response = error_response(error.status, error.code, error.description)
+    fields = error.fields if isinstance(error, InvalidFields) else None
+    response = error_response(error.status, error.code, error.description, fields=fields)
     if isinstance(error, InvalidToken):
         response.headers["WWW-Authenticate"] = (
             f'Bearer error="invalid_token", error_description="{_quote(error.description)}"'

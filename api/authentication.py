@@ -2,8 +2,8 @@
 
 Everything about the token is checked before its signature: size, shape, header, then the key is
 looked up only in the cached JWKS. A verified token's claims are kept in a bounded cache keyed by
-the whole token string, so the same token's signature is checked once; expiry is still checked on
-every request.
+the whole token string, so the same token's signature is checked once; expiry, and that its key is
+still published and fresh, are still checked on every request.
 """
 
 from __future__ import annotations
@@ -11,22 +11,24 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from starlette.requests import Request
 
 from api.clock import Clock
 from api.errors import InsufficientScope, InvalidToken
-from api.jwks import JwksCache
+from api.jwks import JwksCache, VerificationKey
 
 MAX_TOKEN_BYTES = 4096
+MAX_LIFETIME = 15 * 60  # DESIGN §3: no access token is minted for longer
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti")
 ACCEPTED_TYP = ("at+jwt", "application/at+jwt")
 # headers that would let a token name its own key: never followed, refused outright
 REFUSED_HEADERS = ("jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "crit")
-_KID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+# matched with fullmatch: `$` would also accept a trailing newline
+_KID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 CACHE_SIZE = 10_000
 
 
@@ -37,6 +39,7 @@ class Principal:
     client_id: str
     jti: str
     exp: int
+    iat: int
     role: str | None = None
     sid: str | None = None
 
@@ -49,11 +52,19 @@ class Principal:
             raise InsufficientScope(f"this call needs the {scope} scope", scope=scope)
 
 
+class RevocationCheck(Protocol):
+    def check(self, *, sid: str | None, jti: str, sub: str, iat: int) -> None:
+        """Raise InvalidToken for a revoked token, or a 503 error when revocations cannot be
+        checked right now."""
+        ...
+
+
 class TokenVerifier:
     def __init__(
         self,
         *,
         jwks: JwksCache,
+        revocations: RevocationCheck,
         clock: Clock,
         issuer: str,
         audience: str,
@@ -61,29 +72,44 @@ class TokenVerifier:
         leeway: int,
     ) -> None:
         self._jwks = jwks
+        self._revocations = revocations
         self._clock = clock
         self._issuer = issuer
         self._audience = audience
         self._algorithms = algorithms
         self._leeway = leeway
-        self._verified: OrderedDict[str, Principal] = OrderedDict()
+        self._verified: OrderedDict[str, tuple[Principal, VerificationKey]] = OrderedDict()
 
     async def authenticate(self, request: Request) -> Principal:
         return await self.verify(bearer_token(request))
 
     async def verify(self, token: str) -> Principal:
+        principal = await self._verified_principal(token)
+        # on every request, cached or not: a revocation reaches tokens already seen
+        self._revocations.check(
+            sid=principal.sid, jti=principal.jti, sub=principal.sub, iat=principal.iat
+        )
+        return principal
+
+    async def _verified_principal(self, token: str) -> Principal:
         cached = self._verified.get(token)
         if cached is not None:
-            self._check_time(cached.exp)
-            return cached
-        principal = await self._verify_signature_and_claims(token)
-        self._verified[token] = principal
+            principal, key = cached
+            self._check_time(principal.exp)
+            # a withdrawn key or a too-stale key set must reach tokens already seen, too
+            if await self._jwks.key(key.kid) != key:
+                raise InvalidToken("unknown signing key")
+            return principal
+        principal, key = await self._verify_signature_and_claims(token)
+        self._verified[token] = (principal, key)
         if len(self._verified) > CACHE_SIZE:
             self._verified.popitem(last=False)
         return principal
 
-    async def _verify_signature_and_claims(self, token: str) -> Principal:
-        if len(token) > MAX_TOKEN_BYTES or not _TOKEN.match(token):
+    async def _verify_signature_and_claims(
+        self, token: str
+    ) -> tuple[Principal, VerificationKey]:
+        if len(token) > MAX_TOKEN_BYTES or not _TOKEN.fullmatch(token):
             raise InvalidToken("malformed token")
         try:
             header = jwt.get_unverified_header(token)
@@ -111,7 +137,7 @@ class TokenVerifier:
             )
         except jwt.PyJWTError:
             raise InvalidToken("the token is invalid") from None
-        return self._principal(claims)
+        return self._principal(claims), key
 
     def _check_header(self, header: dict[str, Any]) -> tuple[str, str]:
         typ = header.get("typ")
@@ -123,7 +149,7 @@ class TokenVerifier:
         if any(name in header for name in REFUSED_HEADERS):
             raise InvalidToken("unsupported token header")
         kid = header.get("kid")
-        if not isinstance(kid, str) or not _KID.match(kid):
+        if not isinstance(kid, str) or not _KID.fullmatch(kid):
             raise InvalidToken("missing or malformed kid")
         return alg, kid
 
@@ -131,15 +157,7 @@ class TokenVerifier:
         # the issuer and audience must match exactly, never by substring or list membership
         if claims.get("iss") != self._issuer or claims.get("aud") != self._audience:
             raise InvalidToken("wrong issuer or audience")
-        exp, iat = claims.get("exp"), claims.get("iat")
-        if not _is_int(exp) or not _is_int(iat):
-            raise InvalidToken("exp and iat must be integers")
-        nbf = claims.get("nbf")
-        if nbf is not None and (not _is_int(nbf) or nbf > self._clock.now() + self._leeway):
-            raise InvalidToken("the token is not valid yet")
-        if iat > self._clock.now() + self._leeway:
-            raise InvalidToken("the token was issued in the future")
-        self._check_time(exp)
+        exp = self._check_times(claims)
         texts = {name: claims.get(name) for name in ("sub", "jti", "client_id", "scope")}
         if not all(isinstance(value, str) and value for value in texts.values()):
             raise InvalidToken("sub, jti, client_id and scope must be non-empty strings")
@@ -153,10 +171,24 @@ class TokenVerifier:
             scopes=frozenset(str(texts["scope"]).split()),
             client_id=str(texts["client_id"]),
             jti=str(texts["jti"]),
-            exp=int(exp),
+            exp=exp,
+            iat=_integer(claims, "iat"),
             role=role,
             sid=sid,
         )
+
+    def _check_times(self, claims: dict[str, Any]) -> int:
+        exp, iat = _integer(claims, "exp"), _integer(claims, "iat")
+        latest = self._clock.now() + self._leeway
+        if "nbf" in claims and _integer(claims, "nbf") > latest:
+            raise InvalidToken("the token is not valid yet")
+        if iat > latest:
+            raise InvalidToken("the token was issued in the future")
+        self._check_time(exp)
+        if exp > latest + MAX_LIFETIME:
+            # a longer-lived token is a minting bug or a forgery: bound what a leak can cost
+            raise InvalidToken("the token lives longer than any access token may")
+        return exp
 
     def _check_time(self, exp: int) -> None:
         if exp <= self._clock.now() - self._leeway:
@@ -164,9 +196,13 @@ class TokenVerifier:
 
 
 def bearer_token(request: Request) -> str:
-    header = request.headers.get("authorization")
-    if header is None:
+    headers = request.headers.getlist("authorization")
+    if not headers:
         raise InvalidToken("missing bearer token")
+    if len(headers) > 1:
+        # a proxy and this API might each read a different one: refuse the ambiguity
+        raise InvalidToken("more than one Authorization header")
+    header = headers[0]
     if len(header) > MAX_TOKEN_BYTES + 7:
         raise InvalidToken("token too large")
     scheme, _, token = header.partition(" ")
@@ -175,5 +211,9 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _integer(claims: dict[str, Any], name: str) -> int:
+    value = claims.get(name)
+    # JSON integers only: no floats, strings or booleans (bool is an int in Python)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidToken(f"{name} must be an integer")
+    return value

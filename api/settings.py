@@ -25,6 +25,22 @@ class Settings:
     cors_origins: tuple[str, ...] = ()  # defaults to the BFF's origin
     var_dir: Path = Path("var")
     database: str = ""
+    revocation_url: str = ""  # defaults to {issuer}/internal/revocations
+    revocation_secret: str = ""  # defaults to the file {var_dir}/revocation_secret
+    revocation_max_lag: int = 1
+
+    @property
+    def revocation_endpoint(self) -> str:
+        return self.revocation_url or f"{self.issuer}/internal/revocations"
+
+    def read_revocation_secret(self) -> str:
+        """Read at every (re)connect: the BFF may create the file after the API starts."""
+        if self.revocation_secret:
+            return self.revocation_secret
+        try:
+            return (self.var_dir / "revocation_secret").read_text().strip()
+        except OSError:
+            return ""
 
     @property
     def audience(self) -> str:
@@ -74,6 +90,12 @@ class Settings:
             cors_origins=tuple(_origin(o) for o in origins),
             var_dir=Path(text("API_VAR_DIR", "var")),
             database=text("API_DATABASE", ""),
+            revocation_url=(
+                _url("API_REVOCATION_URL", env["API_REVOCATION_URL"])
+                if env.get("API_REVOCATION_URL") else ""
+            ),
+            revocation_secret=text("API_REVOCATION_SECRET", ""),
+            revocation_max_lag=integer("API_REVOCATION_MAX_LAG", 1, 0, 3600),
         )
 
 

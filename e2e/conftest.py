@@ -60,7 +60,11 @@ def _environment(tmp: Path, bff_port: int, api_port: int) -> dict[str, str]:
     # a developer's own BFF_*/API_* settings (a Redis store, a secret, a database) must not leak
     # into an isolated run
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BFF_", "API_"))}
+    # separate var dirs, so the API follows the revocation feed with the configured secret
+    feed_secret = secrets.token_urlsafe(32)
     env.update(
+        BFF_REVOCATION_SECRET=feed_secret,
+        API_REVOCATION_SECRET=feed_secret,
         BFF_VAR_DIR=str(tmp / "bff-var"),
         API_VAR_DIR=str(tmp / "api-var"),
         BFF_PUBLIC_URL=f"http://127.0.0.1:{bff_port}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import httpx
 from playwright.sync_api import BrowserContext, Cookie, Page, Request, Response, expect
@@ -167,3 +168,27 @@ def test_js_logout_button_ends_the_session(
     assert replay(stack, "/bff/user", old_cookie, JSON_CALL).status_code == 401
     in_browser = page.request.get("/bff/user", headers=JSON_CALL)
     assert in_browser.status == 401
+
+
+def test_logout_reaches_the_api_within_a_second(
+    page: Page, context: BrowserContext, stack: Stack
+) -> None:
+    sign_in_to_dashboard(page, stack)
+
+    def is_api_me(request: Request) -> bool:
+        return request.url == f"{stack.api_url}/me" and request.method == "GET"
+
+    with page.expect_request(is_api_me) as api_call:
+        page.goto("/app")
+    expect(page.locator('#status[data-state="ok"]')).to_be_visible()
+    authorization = api_call.value.all_headers()["authorization"]
+    with httpx.Client(base_url=stack.api_url) as api:
+        assert api.get("/me", headers={"Authorization": authorization}).status_code == 200
+        page.click("#js-logout")
+        page.wait_for_url(f"{stack.bff_url}/login")
+        # the API learns it by push: poll (bounded) until a second has passed
+        deadline = time.monotonic() + 1.0
+        status = 200
+        while status == 200 and time.monotonic() < deadline:
+            status = api.get("/me", headers={"Authorization": authorization}).status_code
+    assert status == 401

@@ -13,9 +13,11 @@ import pytest
 from starlette.applications import Starlette
 
 from api.app import create_app as create_api
+from api.revocation import Message, parse_sse
 from api.settings import Settings as ApiSettings
 from bff.app import create_app as create_bff
 from bff.clock import FrozenClock
+from bff.endpoints.internal import RevocationStream
 from bff.revocation import MemoryRevocationFeed
 from bff.security.passwords import Argon2Passwords
 from bff.sessions import MemorySessionStore, SessionStore
@@ -70,6 +72,27 @@ def store() -> SessionStore:
     return MemorySessionStore()
 
 
+class InProcessFeed:
+    """The API's revocation source wired to the BFF's own SSE frames, in-process:
+    httpx.ASGITransport cannot stream a never-ending response, so this feeds the exact text of
+    /internal/revocations to the API's SSE parser."""
+
+    def __init__(self, bff: LateApp) -> None:
+        self._bff = bff
+
+    async def messages(self, *, last_event_id: str | None) -> AsyncIterator[Message]:
+        assert self._bff.app is not None
+        stream = RevocationStream(self._bff.app.state.services, secret="unused")
+        async for message in parse_sse(_lines(await stream.frames(last_event_id))):
+            yield message
+
+
+async def _lines(frames: AsyncIterator[str]) -> AsyncIterator[str]:
+    async for frame in frames:
+        for line in frame.split("\n")[:-1]:
+            yield line
+
+
 class LateApp:
     """An ASGI app that forwards to one set later: the BFF and API point at each other."""
 
@@ -112,13 +135,18 @@ async def system(
     passwords: Argon2Passwords,
 ) -> AsyncIterator[System]:
     late_bff = LateApp()
-    api_app = create_api(api_settings, clock=clock, jwks_transport=httpx.ASGITransport(app=late_bff))
+    feed = MemoryRevocationFeed()
+    api_app = create_api(
+        api_settings, clock=clock, jwks_transport=httpx.ASGITransport(app=late_bff),
+        revocation_source=InProcessFeed(late_bff),
+    )
     bff_app = create_bff(
         bff_settings, store=store, clock=clock, passwords=SharedPasswords(passwords),
-        feed=MemoryRevocationFeed(), api_transport=httpx.ASGITransport(app=api_app),
+        feed=feed, api_transport=httpx.ASGITransport(app=api_app),
     )
     late_bff.app = bff_app
     async with AsyncExitStack() as stack:
+        # the BFF first: the API's start waits for the revocation replay
         await stack.enter_async_context(bff_app.router.lifespan_context(bff_app))
         await stack.enter_async_context(api_app.router.lifespan_context(api_app))
         browser = await stack.enter_async_context(

@@ -40,12 +40,17 @@ class RevocationStream:
         if not self._secret or not hmac.compare_digest(presented, self._secret):
             raise FeedUnauthorized("a valid feed credential is required")
         after = request.headers.get("last-event-id", "")[:MAX_EVENT_ID] or None
-        replay, position = await self._replay(after)
         return StreamingResponse(
-            self._events(replay, position),
+            await self.frames(after),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
+
+    async def frames(self, after: str | None) -> AsyncIterator[str]:
+        """The stream's text: the replay is read now (a store failure is a 503 before any byte),
+        the live part as it is consumed."""
+        replay, position = await self._replay(after)
+        return self._events(replay, position)
 
     async def _replay(self, after: str | None) -> tuple[list[RevocationEvent], str | None]:
         events: list[RevocationEvent] = []
@@ -68,9 +73,9 @@ class RevocationStream:
         try:
             while True:
                 try:
-                    event: RevocationEvent | None = await asyncio.wait_for(
-                        queue.get(), HEARTBEAT_SECONDS
-                    )
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+                    async with asyncio.timeout(HEARTBEAT_SECONDS):
+                        event = await queue.get()
                 except TimeoutError:
                     yield ": ping\n\n"
                     continue

@@ -12,7 +12,7 @@ from bff.revocation.events import RevocationEvent
 class MemoryRevocationFeed:
     def __init__(self) -> None:
         self._events: list[RevocationEvent] = []
-        self._changed = asyncio.Condition()
+        self._changed = asyncio.Event()
 
     async def open(self) -> None:
         return None
@@ -22,8 +22,9 @@ class MemoryRevocationFeed:
 
     async def publish(self, event: RevocationEvent) -> None:
         self._events.append(replace(event, id=str(len(self._events) + 1)))
-        async with self._changed:
-            self._changed.notify_all()
+        # waiters hold the old event: set it, and give later waiters a fresh one
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
 
     def events(self) -> list[RevocationEvent]:
         return list(self._events)
@@ -34,8 +35,10 @@ class MemoryRevocationFeed:
 
     async def wait(self, after: str | None, *, timeout: float) -> None:
         start = int(after) if after and after.isdigit() else 0
+        changed = self._changed
         if len(self._events) > start:
             return
-        async with self._changed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout)
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await changed.wait()

@@ -66,8 +66,10 @@ class SqliteRevocationFeed:
 
     async def wait(self, after: str | None, *, timeout: float) -> None:
         self._changed.clear()
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._changed.wait()
 
     def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         if self._conn is None:
