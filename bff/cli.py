@@ -154,6 +154,7 @@ async def _keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
     ring = _key_ring(settings)
     ring.load_or_create()
     key = ring.rotate()
+    Audit(clock=SystemClock()).event("key.rotated", kid=key.kid, sign_from=key.sign_from)
     starts = datetime.fromtimestamp(key.sign_from, UTC).isoformat(timespec="seconds")
     print(f"published {key.kid}; it signs from {starts} (after the JWKS cache time)")
     return 0

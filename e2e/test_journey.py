@@ -192,3 +192,21 @@ def test_logout_reaches_the_api_within_a_second(
         while status == 200 and time.monotonic() < deadline:
             status = api.get("/me", headers={"Authorization": authorization}).status_code
     assert status == 401
+
+
+def test_notes_are_written_and_read_by_javascript_with_the_in_memory_token(
+    page: Page, stack: Stack
+) -> None:
+    sign_in_to_dashboard(page, stack)
+    page.goto("/app")
+    expect(page.locator('#status[data-state="ok"]')).to_be_visible()
+    title = "<img src=x onerror=alert(1)> note"
+    page.fill('#note-form input[name="title"]', title)
+    page.fill('#note-form textarea[name="body"]', "written from the browser")
+    page.click('#note-form button[type="submit"]')
+    note = page.locator("#notes li", has_text="written from the browser")
+    expect(note).to_have_count(1)
+    expect(note.locator("strong")).to_have_text(title)  # shown as text, never as HTML
+    assert page.locator("#notes img").count() == 0
+    note.locator(".delete-note").click()
+    expect(page.locator("#notes li", has_text="written from the browser")).to_have_count(0)

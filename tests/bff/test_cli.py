@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 
 from bff.cli import main
+from bff.clock import SystemClock
+from bff.revocation import SqliteRevocationFeed
+from bff.sessions import SqliteSessionStore
+from bff.sessions.manager import SessionManager, SessionPolicy
 from bff.users import SqliteUserStore
 
 FAST_ARGON2 = {"BFF_ARGON2_TIME_COST": "2", "BFF_ARGON2_MEMORY_KIB": "19456"}
@@ -78,3 +82,62 @@ def test_bad_setting_is_reported_with_its_name(
 ) -> None:
     assert main(["init"], env={**_env(tmp_path), "BFF_ACCESS_TOKEN_TTL": "0"}) == 2
     assert "BFF_ACCESS_TOKEN_TTL" in capsys.readouterr().err
+
+
+def test_keys_rotate_publishes_a_key_that_signs_later_and_list_shows_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    env = _env(tmp_path)
+    assert main(["init"], env=env) == 0
+    capsys.readouterr()
+    with caplog.at_level("INFO", logger="bff.audit"):
+        assert main(["keys", "rotate"], env=env) == 0
+    assert "it signs from" in capsys.readouterr().out
+    assert any('"event": "key.rotated"' in r.getMessage() for r in caplog.records)
+    assert main(["keys", "list"], env=env) == 0
+    states = [line.split()[2] for line in capsys.readouterr().out.splitlines()]
+    assert sorted(states) == ["published", "signing"]  # the new key waits for the JWKS caches
+
+
+def test_sessions_revoke_ends_every_session_and_tells_the_apis(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    assert main(["users", "add", "a@example.com", "--password", "long enough password"], env=env) == 0
+    database = tmp_path / "var" / "bff.sqlite3"
+
+    async def open_sessions() -> list[str]:
+        store = SqliteSessionStore(path=database)
+        await store.open()
+        user = await _user(database, "a@example.com")
+        manager = SessionManager(
+            store=store, clock=SystemClock(), policy=SessionPolicy(idle_seconds=60, absolute_seconds=60)
+        )
+        sids = [(await manager.start(user_id=user, role="user", user_agent="", ip=""))[1].sid for _ in range(2)]
+        await store.close()
+        return sids
+
+    async def left() -> tuple[int, list[str]]:
+        store, feed = SqliteSessionStore(path=database), SqliteRevocationFeed(path=database)
+        await store.open()
+        await feed.open()
+        user = await _user(database, "a@example.com")
+        sessions = await store.list_user(user)
+        events = [e.value for e in await feed.since(None) if e.kind == "sid"]
+        await store.close()
+        await feed.close()
+        return len(sessions), events
+
+    sids = asyncio.run(open_sessions())
+    assert main(["sessions", "revoke", "--user", "A@example.com"], env=env) == 0
+    remaining, revoked = asyncio.run(left())
+    assert remaining == 0
+    assert sorted(revoked) == sorted(sids)
+    assert main(["sessions", "revoke", "--user", "nobody@example.com"], env=env) == 2
+
+
+async def _user(database: Path, email: str) -> str:
+    store = SqliteUserStore(path=database)
+    await store.open()
+    user = await store.by_email(email)
+    await store.close()
+    assert user is not None
+    return user.id
