@@ -24,7 +24,7 @@ log = logging.getLogger("api.revocation")
 KINDS = ("sid", "jti", "family", "sub")
 MAX_ENTRIES = 1_000_000
 MAX_LINE = 4096
-READ_TIMEOUT = 6.0  # three missed heartbeats: the BFF is gone even if the socket is not
+READ_TIMEOUT = 2.5  # heartbeats come every second: the BFF is gone even if the socket is not
 BACKOFF = (0.1, 0.2, 0.5, 1.0, 2.0)
 
 

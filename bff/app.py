@@ -19,7 +19,7 @@ from starlette.templating import Jinja2Templates
 
 from bff.audit import Audit
 from bff.clock import Clock, SystemClock
-from bff.endpoints import account, bffapi, internal, login, pages, proxy, wellknown
+from bff.endpoints import account, bffapi, internal, login, oauth, pages, proxy, wellknown
 from bff.errors import HTTPProblem, StoreUnavailable
 from bff.revocation import RevocationFeed, Revoker, feed_from_url
 from bff.secrets import read_or_create_secret
@@ -82,6 +82,7 @@ def create_app(
             *bffapi.routes(services),
             *proxy.routes(services),
             *wellknown.routes(services),
+            *oauth.routes(services),
             *internal.routes(services, secret=revocation_secret(settings)),
             Mount("/static", StaticFiles(directory=FRONTEND / "static"), name="static"),
         ],
@@ -99,6 +100,8 @@ def create_app(
         },
         lifespan=lifespan,
     )
+    # a slash redirect would be built from the client's Host header
+    app.router.redirect_slashes = False
     app.state.services = services
     return app
 

@@ -13,6 +13,11 @@ REFRESH_MARGIN = 60.0  # mint a new token when less than this is left
 MAX_ENTRIES = 10_000
 
 
+def session_bound_ttl(session: Session, ttl: int, now: float) -> int:
+    """A token never outlives the session it was minted for."""
+    return max(1, min(ttl, int(session.expires_at() - now)))
+
+
 class SessionTokenCache:
     def __init__(self, *, minter: TokenMinter, clock: Clock, ttl: int) -> None:
         self._minter = minter
@@ -29,7 +34,7 @@ class SessionTokenCache:
             sub=session.user_id,
             scopes=session_scopes(session.role),
             client_id=CLIENT_ID,
-            ttl=self._ttl,
+            ttl=session_bound_ttl(session, self._ttl, self._clock.now()),
             sid=session.sid,
             role=session.role,
         )

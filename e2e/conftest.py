@@ -92,7 +92,7 @@ def _start(name: str, module: str, port: int, env: dict[str, str], logs: Path) -
         process = subprocess.Popen(
             [
                 sys.executable, "-m", "uvicorn", "--factory", f"{module}.asgi:app",
-                "--host", "127.0.0.1", "--port", str(port),
+                "--host", "127.0.0.1", "--port", str(port), "--no-proxy-headers",
             ],
             cwd=ROOT, env=env, stdout=out, stderr=err,
         )

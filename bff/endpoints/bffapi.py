@@ -19,6 +19,7 @@ from bff.security.tokens import narrow_scopes, session_scopes
 from bff.services import Services
 from bff.sessions.base import Session
 from bff.sessions.manager import clear_session_cookie
+from bff.tokencache import session_bound_ttl
 
 JS_CLIENT_ID = "bff"
 MAX_PARAMS_BYTES = 2048
@@ -58,7 +59,7 @@ class BffEndpoints:
             sub=session.user_id,
             scopes=scopes,
             client_id=JS_CLIENT_ID,
-            ttl=self.s.settings.access_token_ttl,
+            ttl=session_bound_ttl(session, self.s.settings.access_token_ttl, self.s.clock.now()),
             sid=session.sid,
             role=session.role,
         )

@@ -20,9 +20,12 @@ from bff.errors import HTTPProblem, StoreUnavailable
 from bff.revocation import RevocationEvent, follow
 from bff.services import Services
 
-HEARTBEAT_SECONDS = 2.0
+HEARTBEAT_SECONDS = 1.0
 QUEUE_SIZE = 10_000
 MAX_EVENT_ID = 64
+# a stream ends after this long and the API resumes it with Last-Event-ID: a BFF shutting down
+# never waits on a stream for ever
+MAX_STREAM_SECONDS = 60.0
 
 
 class FeedUnauthorized(HTTPProblem):
@@ -36,8 +39,9 @@ class RevocationStream:
         self._secret = secret.encode()
 
     async def stream(self, request: Request) -> Response:
-        presented = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
-        if not self._secret or not hmac.compare_digest(presented, self._secret):
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        valid = scheme.lower() == "bearer" and hmac.compare_digest(presented.encode(), self._secret)
+        if not self._secret or not valid:
             raise FeedUnauthorized("a valid feed credential is required")
         after = request.headers.get("last-event-id", "")[:MAX_EVENT_ID] or None
         return StreamingResponse(
@@ -70,8 +74,10 @@ class RevocationStream:
         yield "event: ready\ndata: {}\n\n"
         queue: asyncio.Queue[RevocationEvent | None] = asyncio.Queue(QUEUE_SIZE)
         pump = asyncio.create_task(self._pump(position, queue))
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + MAX_STREAM_SECONDS
         try:
-            while True:
+            while loop.time() < ends:
                 try:
                     # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
                     async with asyncio.timeout(HEARTBEAT_SECONDS):

@@ -13,7 +13,7 @@ from bff.errors import BadRequest, Forbidden, Throttled
 from bff.security.passwords import MAX_PASSWORD_LENGTH
 from bff.security.redirects import safe_next
 from bff.services import Services
-from bff.sessions.manager import clear_session_cookie, set_session_cookie
+from bff.sessions.manager import SAME_SITE, clear_session_cookie, set_session_cookie
 from bff.users import MAX_EMAIL_LENGTH, User, normalize_email
 
 LOGIN_COOKIE = "__Host-login-csrf"
@@ -41,7 +41,7 @@ class LoginEndpoints:
             raise BadRequest("email or password too long")
         ip, account = request.state.client_ip, _account_key(email)
         try:
-            await self.s.throttle.check(email=account, ip=ip)
+            await self.s.throttle.admit(email=account, ip=ip)
         except Throttled as exc:
             self.s.audit.event("login.throttled", request)
             response = self._render(
@@ -53,12 +53,11 @@ class LoginEndpoints:
         # hash even for an unknown user: equal timing
         matched = await self.s.passwords.verify(user.password_hash if user else None, password)
         if user is None or not matched:
-            await self.s.throttle.failed(email=account, ip=ip)
             self.s.audit.event("login.failed", request, user_id=user.id if user else None)
             return self._render(
                 request, next_url=next_url, error=FAILURE_MESSAGE, status=401, email=email
             )
-        await self.s.throttle.succeeded(email=account)
+        await self.s.throttle.succeeded(email=account, ip=ip)
         if self.s.passwords.needs_rehash(user.password_hash):
             await self.s.users.set_password_hash(user.id, await self.s.passwords.hash(password))
         await self._end_previous(request)
@@ -71,7 +70,7 @@ class LoginEndpoints:
         self.s.audit.event("login.succeeded", request, user_id=user.id, sid=session.sid)
         response = RedirectResponse(next_url, status_code=303)
         set_session_cookie(response, cookie_value)
-        response.delete_cookie(LOGIN_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
+        response.delete_cookie(LOGIN_COOKIE, path="/", secure=True, httponly=True, samesite=SAME_SITE)
         return response
 
     async def logout(self, request: Request) -> Response:
@@ -126,7 +125,7 @@ class LoginEndpoints:
         )
         if fresh:
             response.set_cookie(
-                LOGIN_COOKIE, nonce, path="/", secure=True, httponly=True, samesite="lax",
+                LOGIN_COOKIE, nonce, path="/", secure=True, httponly=True, samesite=SAME_SITE,
                 max_age=3600,
             )
         return response

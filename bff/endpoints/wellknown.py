@@ -29,21 +29,11 @@ class WellKnownEndpoints:
             {
                 "issuer": issuer,
                 "jwks_uri": f"{issuer}/.well-known/jwks.json",
-                "authorization_endpoint": f"{issuer}/oauth/authorize",
                 "token_endpoint": f"{issuer}/oauth/token",
-                "revocation_endpoint": f"{issuer}/oauth/revoke",
-                "device_authorization_endpoint": f"{issuer}/oauth/device_authorization",
                 "scopes_supported": list(KNOWN_SCOPES),
-                "response_types_supported": ["code"],
-                "grant_types_supported": [
-                    "authorization_code",
-                    "client_credentials",
-                    "refresh_token",
-                    "urn:ietf:params:oauth:grant-type:device_code",
-                ],
-                "code_challenge_methods_supported": ["S256"],
-                "token_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
-                "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
+                # only what is served today: the grants arrive with the OAuth issue
+                "response_types_supported": [],
+                "grant_types_supported": [],
             },
             headers={"Cache-Control": "public, max-age=3600"},
         )

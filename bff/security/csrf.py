@@ -57,5 +57,5 @@ def is_same_origin(request: Request, public_origin: str) -> bool:
     if origin is None or (origin == "null" and site == "same-origin"):
         # the browser itself vouches for same-origin (Sec-Fetch-Site cannot be set by a page)
         return True
-    own = f"{request.url.scheme}://{request.url.netloc}"
-    return origin in (public_origin, own)
+    # the configured origin only: the Host header is the client's to choose
+    return origin == public_origin

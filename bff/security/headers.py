@@ -7,7 +7,7 @@ import secrets
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bff.security.proxies import Network, client_ip
+from bff.security.proxies import Network, client_ip, forwarded_https
 
 CACHEABLE_PREFIXES = ("/static/",)
 
@@ -29,7 +29,7 @@ class SecurityHeadersMiddleware:
         state = scope.setdefault("state", {})
         state.update(csp_nonce=nonce, request_id=request_id, client_ip=client_ip(scope, self._trusted))
         path: str = scope.get("path", "")
-        https = scope.get("scheme") == "https"
+        https = scope.get("scheme") == "https" or forwarded_https(scope, self._trusted)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -32,6 +32,14 @@ def client_ip(scope: Scope, trusted: tuple[Network, ...]) -> str:
     return hops[0] if hops else peer
 
 
+def forwarded_https(scope: Scope, trusted: tuple[Network, ...]) -> bool:
+    """TLS ended at a trusted proxy in front of us (HSTS is then due)."""
+    client = scope.get("client")
+    if not client or not _is_trusted(client[0], trusted):
+        return False
+    return _header(scope, b"x-forwarded-proto").split(",")[0].strip().lower() == "https"
+
+
 def _header(scope: Scope, name: bytes) -> str:
     for key, value in scope.get("headers", []):
         if key == name:

@@ -1,8 +1,11 @@
 """Login throttling per account and per client IP: progressive delays, never a permanent lockout.
 
-Counters live in the session store, so every BFF instance sharing the store shares them. Each
-failure past the free allowance opens a block whose length doubles (1 s, 2 s, 4 s, … up to a cap);
-attempts during a block are refused with 429 without touching the password.
+Every attempt is counted *before* its password is checked, atomically in the shared store, so a
+burst of concurrent guesses cannot all slip in before the first failure is recorded. Past the
+free allowance, each attempt must claim a block whose length doubles (1 s, 2 s, 4 s, … up to a
+cap): the one attempt that opens the block is checked, every other attempt until it ends gets 429
+without touching the password. A success resets the account's count and refunds its own attempt
+to the IP's count (never the IP's other failures).
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ from bff.clock import Clock
 from bff.errors import Throttled
 from bff.sessions.base import SessionStore
 
-FAILURE_WINDOW = 60 * 60  # failures are forgotten an hour after the first one
+ATTEMPT_WINDOW = 60 * 60  # attempts are forgotten an hour after the first one
+MESSAGE = "Too many sign-in attempts. Try again later."
 
 
 @dataclass(frozen=True, kw_only=True)
 class Allowance:
-    free: int  # failures allowed before any delay
+    free: int  # attempts allowed before any delay
     max_delay: int  # the cap of the progressive delay, seconds
 
 
@@ -38,38 +42,37 @@ class LoginThrottle:
     ) -> None:
         self._store = store
         self._clock = clock
-        self._limits = (("acct", account), ("ip", client_ip))
+        self._account = account
+        self._client_ip = client_ip
 
-    async def check(self, *, email: str, ip: str) -> None:
-        """Raise Throttled while either the account or the IP is inside a block."""
+    async def admit(self, *, email: str, ip: str) -> None:
+        """Count this attempt; raise Throttled when it must not be checked."""
         now = self._clock.now()
-        waits = []
-        for key in self._keys(email, ip):
-            count, ends = await self._store.counter(f"login:block:{key}", now=now)
-            if count:
-                waits.append(ends - now)
-        if waits:
-            raise Throttled(
-                "Too many sign-in attempts. Try again later.", retry_after=_seconds(max(waits))
-            )
+        limits = ((_account_key(email), self._account), (f"ip:{ip}", self._client_ip))
+        for key, _ in limits:
+            # inside a block: refused and not counted, so waiting it out is always enough
+            await self._refuse_if_blocked(key, now)
+        for key, allowance in limits:
+            attempts = await self._store.hit(f"login:attempt:{key}", window=ATTEMPT_WINDOW, now=now)
+            if attempts > allowance.free:
+                delay = min(2 ** (attempts - allowance.free - 1), allowance.max_delay)
+                claimed = await self._store.hit(f"login:block:{key}", window=delay, now=now)
+                if claimed > 1:  # another attempt opened this block first
+                    await self._refuse_if_blocked(key, now)
 
-    async def failed(self, *, email: str, ip: str) -> None:
+    async def succeeded(self, *, email: str, ip: str) -> None:
         now = self._clock.now()
-        for key, (_, allowance) in zip(self._keys(email, ip), self._limits, strict=True):
-            failures = await self._store.hit(f"login:fail:{key}", window=FAILURE_WINDOW, now=now)
-            if failures > allowance.free:
-                delay = min(2 ** (failures - allowance.free - 1), allowance.max_delay)
-                await self._store.hit(f"login:block:{key}", window=delay, now=now)
+        account = _account_key(email)
+        await self._store.reset(f"login:attempt:{account}")
+        await self._store.reset(f"login:block:{account}")
+        await self._store.hit(f"login:attempt:ip:{ip}", window=ATTEMPT_WINDOW, now=now, amount=-1)
 
-    async def succeeded(self, *, email: str) -> None:
-        # only the account's counter: one good password must not reset a whole IP's failures
-        await self._store.reset(f"login:fail:{self._keys(email, '')[0]}")
-
-    def _keys(self, email: str, ip: str) -> tuple[str, str]:
-        # the account key is a hash: the store never holds the typed email (or a typed password)
-        account = hashlib.sha256(email.encode()).hexdigest()[:32]
-        return f"acct:{account}", f"ip:{ip}"
+    async def _refuse_if_blocked(self, key: str, now: float) -> None:
+        count, ends = await self._store.counter(f"login:block:{key}", now=now)
+        if count:
+            raise Throttled(MESSAGE, retry_after=max(1, int(ends - now + 0.999)))
 
 
-def _seconds(value: float) -> int:
-    return max(1, int(value + 0.999))
+def _account_key(email: str) -> str:
+    # a hash: the store never holds the typed email (which is sometimes a mistyped password)
+    return "acct:" + hashlib.sha256(email.encode()).hexdigest()[:32]

@@ -63,8 +63,10 @@ class SessionStore(Protocol):
 
     async def delete_user(self, user_id: str, *, keep_sid: str | None = None) -> list[Session]: ...
 
-    async def hit(self, key: str, *, window: float, now: float) -> int:
-        """Count one event under `key` in a fixed window of `window` seconds; return the count."""
+    async def hit(self, key: str, *, window: float, now: float, amount: int = 1) -> int:
+        """Add `amount` to the count under `key` in a fixed window of `window` seconds (opened by
+        the first positive hit) and return the count. A negative amount (a refund) never opens a
+        window and never takes the count below zero."""
         ...
 
     async def counter(self, key: str, *, now: float) -> tuple[int, float]:

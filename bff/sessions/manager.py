@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Literal
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,6 +13,8 @@ from bff.clock import Clock
 from bff.sessions.base import Session, SessionStore, hash_session_id
 
 COOKIE_NAME = "__Host-sid"
+# spelt as the contract writes it (browsers ignore case; exact-string checks do not)
+SAME_SITE: Literal["lax"] = "Lax"  # type: ignore[assignment]
 MAX_COOKIE_LENGTH = 128
 # write last-seen at most this often: a store write per request would halve throughput
 SLIDE_GRANULARITY = 10.0
@@ -72,9 +75,9 @@ class SessionManager:
 def set_session_cookie(response: Response, cookie_value: str) -> None:
     # no Max-Age: the server enforces both timeouts; the cookie dies with the browser session
     response.set_cookie(
-        COOKIE_NAME, cookie_value, path="/", secure=True, httponly=True, samesite="lax"
+        COOKIE_NAME, cookie_value, path="/", secure=True, httponly=True, samesite=SAME_SITE
     )
 
 
 def clear_session_cookie(response: Response) -> None:
-    response.delete_cookie(COOKIE_NAME, path="/", secure=True, httponly=True, samesite="lax")
+    response.delete_cookie(COOKIE_NAME, path="/", secure=True, httponly=True, samesite=SAME_SITE)

@@ -51,12 +51,15 @@ class MemorySessionStore:
             self._by_hash.pop(session.id_hash, None)
         return doomed
 
-    async def hit(self, key: str, *, window: float, now: float) -> int:
+    async def hit(self, key: str, *, window: float, now: float, amount: int = 1) -> int:
         count, ends = await self.counter(key, now=now)
-        if count == 0:
-            ends = now + window
-        self._counters[key] = (now, ends, count + 1)
-        return count + 1
+        if key not in self._counters or now >= ends:
+            if amount <= 0:
+                return 0
+            count, ends = 0, now + window
+        count = max(0, count + amount)
+        self._counters[key] = (now, ends, count)
+        return count
 
     async def counter(self, key: str, *, now: float) -> tuple[int, float]:
         _, ends, count = self._counters.get(key, (now, now, 0))

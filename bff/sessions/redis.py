@@ -139,13 +139,20 @@ return dropped
 # KEYS: counter; ARGV: now, ends_at, ttl_ms. The window starts at the first hit and ends by the
 # caller's clock (like the other stores); the key's TTL only collects it afterwards.
 _HIT = """
+local amount = tonumber(ARGV[4])
 local ends = tonumber(redis.call('HGET', KEYS[1], 'ends_at'))
 if ends == nil or tonumber(ARGV[1]) >= ends then
-  redis.call('HSET', KEYS[1], 'ends_at', ARGV[2], 'count', 1)
+  if amount <= 0 then return 0 end
+  redis.call('HSET', KEYS[1], 'ends_at', ARGV[2], 'count', amount)
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  return 1
+  return amount
 end
-return redis.call('HINCRBY', KEYS[1], 'count', 1)
+local count = redis.call('HINCRBY', KEYS[1], 'count', amount)
+if count < 0 then
+  redis.call('HSET', KEYS[1], 'count', 0)
+  return 0
+end
+return count
 """
 
 
@@ -238,12 +245,12 @@ class RedisSessionStore:
         keep = () if keep_sid is None else (keep_sid,)
         return _sorted(await self._run("delete_user", user_id, *keep))
 
-    async def hit(self, key: str, *, window: float, now: float) -> int:
+    async def hit(self, key: str, *, window: float, now: float, amount: int = 1) -> int:
         script = self._loaded().hit
         with _unavailable_on_error():
             count = await script(
                 keys=[self._key("hit", key)],
-                args=[repr(float(now)), repr(float(now + window)), _ttl_ms(window)],
+                args=[repr(float(now)), repr(float(now + window)), _ttl_ms(window), amount],
             )
         return int(count)
 

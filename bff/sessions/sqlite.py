@@ -98,15 +98,23 @@ class SqliteSessionStore:
         )
         return [_session(row) for row in rows]
 
-    async def hit(self, key: str, *, window: float, now: float) -> int:
+    async def hit(self, key: str, *, window: float, now: float, amount: int = 1) -> int:
+        if amount <= 0:
+            # a refund only lowers a live window's count, never below zero
+            rows = self._run(
+                "UPDATE counters SET count = MAX(0, count + ?) WHERE key = ? AND ends_at > ? "
+                "RETURNING count",
+                (amount, key, now),
+            )
+            return int(rows[0][0]) if rows else 0
         # one statement: concurrent workers on the same file never lose a count
         rows = self._run(
-            "INSERT INTO counters (key, ends_at, count) VALUES (?, ?, 1) "
+            "INSERT INTO counters (key, ends_at, count) VALUES (?, ?, ?) "
             "ON CONFLICT (key) DO UPDATE SET "
-            "count = CASE WHEN ? >= ends_at THEN 1 ELSE count + 1 END, "
+            "count = CASE WHEN ? >= ends_at THEN ? ELSE count + ? END, "
             "ends_at = CASE WHEN ? >= ends_at THEN ? ELSE ends_at END "
             "RETURNING count",
-            (key, now + window, now, now, now + window),
+            (key, now + window, amount, now, amount, amount, now, now + window),
         )
         return int(rows[0][0])
 

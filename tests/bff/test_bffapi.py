@@ -148,3 +148,25 @@ async def test_token_minting_is_audited_without_the_token(
     events = [r.getMessage() for r in caplog.records if r.name == "bff.audit"]
     assert any('"event": "token.minted"' in line for line in events)
     assert all(token not in line for line in events)
+
+
+async def test_a_token_never_outlives_its_session(system: System, user_id: str) -> None:
+    await login(system.bff)
+    for _ in range(35):  # keep sliding until 5 minutes before the 12-hour limit
+        system.clock.advance(20 * 60)
+        await system.bff.get("/bff/user", headers=JSON)
+    system.clock.advance(12 * 3600 - 35 * 20 * 60 - 120)
+    body = (await system.bff.post("/bff/token", headers=JSON)).json()
+    assert body["expires_in"] == 120
+    claims = _claims(body["access_token"])
+    assert claims["exp"] - claims["iat"] == 120
+
+
+async def test_the_host_header_does_not_make_an_origin_acceptable(system: System, user_id: str) -> None:
+    await login(system.bff)
+    response = await system.bff.post(
+        "/bff/token", headers={**JSON, "Origin": "https://evil.example", "Host": "evil.example"}
+    )
+    assert response.status_code == 403
+    response = await system.bff.get("/dashboard/", headers={"Host": "evil.example"})
+    assert response.status_code == 404  # no slash redirect built from the Host header

@@ -50,6 +50,31 @@ async def test_authorization_server_metadata_follows_rfc_8414(system: System) ->
     assert body["issuer"] == "https://bff.test"
     assert body["jwks_uri"] == "https://bff.test/.well-known/jwks.json"
     assert body["token_endpoint"] == "https://bff.test/oauth/token"
-    assert body["code_challenge_methods_supported"] == ["S256"]
+    assert body["scopes_supported"] == ["notes:read", "notes:write", "admin"]
     assert "password" not in body["grant_types_supported"]
     assert "implicit" not in body["grant_types_supported"]
+
+
+@pytest.mark.parametrize("grant", ["password", "implicit", "client_credentials"])
+async def test_token_endpoint_refuses_grants_it_does_not_serve(system: System, grant: str) -> None:
+    response = await system.bff.post(
+        "/oauth/token",
+        data={"grant_type": grant, "username": "alice@example.com", "password": "x"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "unsupported_grant_type"
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_token_endpoint_needs_a_grant_type(system: System) -> None:
+    response = await system.bff.post("/oauth/token", data={"scope": "notes:read"})
+    assert response.json()["error"] == "invalid_request"
+
+
+@pytest.mark.bff_settings(trusted_proxies=("127.0.0.0/8",))
+async def test_hsts_is_sent_behind_a_trusted_tls_proxy(system: System) -> None:
+    plain = system.new_browser()
+    plain.base_url = "http://bff.test"  # type: ignore[assignment]
+    assert "strict-transport-security" not in (await plain.get("/login")).headers
+    behind = await plain.get("/login", headers={"X-Forwarded-Proto": "https"})
+    assert behind.headers["strict-transport-security"].startswith("max-age=")

@@ -34,7 +34,7 @@ async def test_login_sets_a_host_prefixed_httponly_lax_cookie(system: System, us
     attributes = {part.strip().split("=")[0].lower() for part in header.split(";")}
     assert {"httponly", "secure", "path"} <= attributes
     assert "domain" not in attributes
-    assert "samesite=lax" in header.lower()
+    assert "SameSite=Lax" in header  # spelt as the contract writes it
     value = SimpleCookie(header)["__Host-sid"].value
     assert len(value) >= 43  # token_urlsafe(32)
 

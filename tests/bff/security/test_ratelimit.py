@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import anyio
 import httpx
 import pytest
 
@@ -15,14 +16,10 @@ from tests.conftest import BFF_URL, PASSWORD, SharedPasswords, System, csrf_from
 pytestmark = pytest.mark.anyio
 
 
-async def _fail(throttle: LoginThrottle, times: int, *, email: str = "a@x.test", ip: str = "1.1.1.1") -> None:
-    for _ in range(times):
-        await throttle.failed(email=email, ip=ip)
-
-
-async def _wait(throttle: LoginThrottle, *, email: str = "a@x.test", ip: str = "1.1.1.1") -> int:
+async def _attempt(throttle: LoginThrottle, *, email: str = "a@x.test", ip: str = "1.1.1.1") -> int:
+    """0 when the attempt may be checked, else the Retry-After it got."""
     try:
-        await throttle.check(email=email, ip=ip)
+        await throttle.admit(email=email, ip=ip)
     except Throttled as exc:
         return exc.retry_after
     return 0
@@ -31,51 +28,92 @@ async def _wait(throttle: LoginThrottle, *, email: str = "a@x.test", ip: str = "
 async def test_delay_starts_after_the_free_attempts_and_doubles() -> None:
     clock = FrozenClock()
     throttle = LoginThrottle(store=MemorySessionStore(), clock=clock)
-    await _fail(throttle, 5)
-    assert await _wait(throttle) == 0
+    assert [await _attempt(throttle) for _ in range(5)] == [0] * 5
     delays = []
     for _ in range(4):
-        await _fail(throttle, 1)
-        delays.append(await _wait(throttle))
+        assert await _attempt(throttle) == 0  # the one attempt that opens the block is checked
+        delays.append(await _attempt(throttle))  # the next one waits
         clock.advance(delays[-1])
-        assert await _wait(throttle) == 0
     assert delays == [1, 2, 4, 8]
+
+
+async def test_attempts_inside_a_block_are_not_counted() -> None:
+    clock = FrozenClock()
+    throttle = LoginThrottle(store=MemorySessionStore(), clock=clock)
+    for _ in range(6):
+        await _attempt(throttle)
+    assert [await _attempt(throttle) for _ in range(50)] == [1] * 50
+    clock.advance(1)
+    assert await _attempt(throttle) == 0
+    assert await _attempt(throttle) == 2  # the delay grew by one step, not by fifty
 
 
 async def test_delay_is_capped_so_there_is_never_a_permanent_lockout() -> None:
     clock = FrozenClock()
     throttle = LoginThrottle(store=MemorySessionStore(), clock=clock)
-    for _ in range(40):
-        await _fail(throttle, 1)
-        wait = await _wait(throttle)
+    checked = 0
+    for _ in range(200):
+        wait = await _attempt(throttle)
         assert wait <= 15 * 60
+        checked += wait == 0
         clock.advance(wait)
-    assert await _wait(throttle) == 0
+    assert checked >= 100  # one attempt in two is checked, whatever the count
+    assert max(await _attempt(throttle), 0) <= 15 * 60
 
 
-async def test_failures_are_forgotten_after_the_window() -> None:
+async def test_attempts_are_forgotten_after_the_window() -> None:
     clock = FrozenClock()
     throttle = LoginThrottle(store=MemorySessionStore(), clock=clock)
-    await _fail(throttle, 5)
+    for _ in range(5):
+        await _attempt(throttle)
     clock.advance(3600)
-    await _fail(throttle, 1)
-    assert await _wait(throttle) == 0
+    assert [await _attempt(throttle) for _ in range(5)] == [0] * 5
 
 
 async def test_ip_is_throttled_across_accounts() -> None:
     throttle = LoginThrottle(store=MemorySessionStore(), clock=FrozenClock())
     for n in range(21):
-        await throttle.failed(email=f"user{n}@x.test", ip="6.6.6.6")
-    assert await _wait(throttle, email="fresh@x.test", ip="6.6.6.6") == 1
-    assert await _wait(throttle, email="fresh@x.test", ip="7.7.7.7") == 0
+        assert await _attempt(throttle, email=f"user{n}@x.test", ip="6.6.6.6") == 0
+    assert await _attempt(throttle, email="fresh@x.test", ip="6.6.6.6") == 1
+    assert await _attempt(throttle, email="fresh@x.test", ip="7.7.7.7") == 0
 
 
-async def test_success_resets_the_account_but_not_the_ip() -> None:
+async def test_success_resets_the_account_and_refunds_only_its_own_ip_attempt() -> None:
     throttle = LoginThrottle(store=MemorySessionStore(), clock=FrozenClock())
-    for n in range(21):
-        await throttle.failed(email=f"user{n}@x.test", ip="6.6.6.6")
-    await throttle.succeeded(email="user0@x.test")
-    assert await _wait(throttle, email="other@x.test", ip="6.6.6.6") > 0
+    for n in range(19):
+        await _attempt(throttle, email=f"user{n}@x.test", ip="6.6.6.6")
+    await _attempt(throttle, email="owner@x.test", ip="6.6.6.6")
+    await throttle.succeeded(email="owner@x.test", ip="6.6.6.6")
+    # the refund leaves 19: one more free attempt and the one that opens a block are checked
+    assert await _attempt(throttle, email="other@x.test", ip="6.6.6.6") == 0
+    assert await _attempt(throttle, email="other@x.test", ip="6.6.6.6") == 0
+    assert await _attempt(throttle, email="other@x.test", ip="6.6.6.6") > 0
+
+
+async def test_many_people_behind_one_address_can_all_sign_in() -> None:
+    throttle = LoginThrottle(store=MemorySessionStore(), clock=FrozenClock())
+    for n in range(100):
+        assert await _attempt(throttle, email=f"user{n}@x.test", ip="10.0.0.1") == 0
+        await throttle.succeeded(email=f"user{n}@x.test", ip="10.0.0.1")
+
+
+async def test_concurrent_guesses_cannot_outrun_the_throttle(system: System, user_id: str) -> None:
+    page = await system.bff.get("/login")
+    token = csrf_from(page.text)
+    statuses: list[int] = []
+
+    async def guess(n: int) -> None:
+        response = await system.bff.post(
+            "/login",
+            data={"csrf_token": token, "email": "alice@example.com", "password": f"guess {n}"},
+        )
+        statuses.append(response.status_code)
+
+    async with anyio.create_task_group() as group:
+        for n in range(40):
+            group.start_soon(guess, n)
+    assert statuses.count(401) == 6  # five free attempts and the one that opened the block
+    assert statuses.count(429) == 34
 
 
 async def test_login_is_throttled_with_429_and_retry_after(system: System, user_id: str) -> None:

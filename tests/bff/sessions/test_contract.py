@@ -156,6 +156,18 @@ async def test_hit_counts_within_a_window_and_restarts_after_it(
     assert await session_store.hit("k", window=60, now=NOW + 61) == 2
 
 
+async def test_a_refund_lowers_a_live_count_but_never_opens_a_window_or_goes_negative(
+    session_store: SessionStore,
+) -> None:
+    assert await session_store.hit("k", window=60, now=NOW, amount=-1) == 0
+    assert await session_store.counter("k", now=NOW) == (0, NOW)
+    await session_store.hit("k", window=60, now=NOW, amount=2)
+    assert await session_store.hit("k", window=60, now=NOW + 1, amount=-1) == 1
+    assert await session_store.hit("k", window=60, now=NOW + 2, amount=-5) == 0
+    assert await session_store.hit("k", window=60, now=NOW + 3) == 1
+    assert await session_store.hit("k", window=60, now=NOW + 61, amount=-1) == 0
+
+
 async def test_hits_under_different_keys_are_counted_apart(session_store: SessionStore) -> None:
     await session_store.hit("a", window=60, now=NOW)
     await session_store.hit("a", window=60, now=NOW)
