@@ -31,5 +31,9 @@ test-unit: install
 test-e2e: install system-deps
 	$(PY) -m pytest e2e
 
+bench: install
+	WITH_WRK=1 scripts/system-deps.sh
+	$(PY) bench/run.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache

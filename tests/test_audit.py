@@ -59,6 +59,22 @@ async def test_every_flow_is_audited_and_no_secret_reaches_a_log(
     await system.bff.get("/api/me", headers=JSON)
     for _ in range(7):
         await login(system.bff, email="victim@example.com", password="wrong password guess")
+    await system.bff.post("/bff/token", headers=JSON)  # the sliding session is still alive
+    new_password = "another long password"
+    secrets.add(new_password)
+    page = await system.bff.get("/account")
+    await system.bff.post(
+        "/account/password",
+        data={"csrf_token": csrf_from(page.text), "current_password": "wrong current one",
+              "new_password": new_password, "confirm_password": new_password},
+    )
+    page = await system.bff.get("/account")
+    await system.bff.post(
+        "/account/password",
+        data={"csrf_token": csrf_from(page.text), "current_password": PASSWORD,
+              "new_password": new_password, "confirm_password": new_password},
+    )
+    secrets.add(system.bff.cookies["__Host-sid"])
     page = await system.bff.get("/dashboard")
     await system.bff.post("/logout", data={"csrf_token": csrf_from(page.text)})
 
@@ -67,7 +83,10 @@ async def test_every_flow_is_audited_and_no_secret_reaches_a_log(
         assert leaks == [], f"a secret reached the logs: {leaks[:1]}"
     events = _events(captured)
     names = [event["event"] for event in events]
-    for expected in ("login.failed", "login.succeeded", "token.minted", "login.throttled", "logout"):
+    for expected in (
+        "login.failed", "login.succeeded", "token.minted", "login.throttled", "logout",
+        "password.change_failed", "password.changed", "session.revoked",
+    ):
         assert expected in names, expected
     for event in events:
         assert event["request_id"] and "ts" in event

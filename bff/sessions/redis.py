@@ -12,11 +12,12 @@ keys from the prefix, so the store needs one Redis (or a primary), not Redis Clu
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any, cast
 
 from redis.asyncio import Redis
@@ -196,7 +197,8 @@ class RedisSessionStore:
             client = Redis.from_url(
                 self._url,
                 decode_responses=True,
-                socket_timeout=TIMEOUT,
+                # no socket_timeout: redis-py would wrap every send in asyncio.wait_for (a task
+                # per command); each call is bounded by _guarded()'s asyncio.timeout instead
                 socket_connect_timeout=TIMEOUT,
                 # one immediate retry on a fresh connection: pooled sockets die when Redis restarts
                 retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
@@ -213,7 +215,7 @@ class RedisSessionStore:
                 await client.aclose()
 
     async def ping(self) -> None:
-        with _unavailable_on_error():
+        async with _guarded():
             await self._redis().ping()
 
     async def create(self, session: Session) -> None:
@@ -225,7 +227,7 @@ class RedisSessionStore:
         )
 
     async def get(self, id_hash: str) -> Session | None:
-        with _unavailable_on_error():
+        async with _guarded():
             record = await self._redis().hgetall(self._key("session", id_hash))
         return _decode(cast("dict[str, str]", record))  # decode_responses: str, not bytes
 
@@ -247,7 +249,7 @@ class RedisSessionStore:
 
     async def hit(self, key: str, *, window: float, now: float, amount: int = 1) -> int:
         script = self._loaded().hit
-        with _unavailable_on_error():
+        async with _guarded():
             count = await script(
                 keys=[self._key("hit", key)],
                 args=[repr(float(now)), repr(float(now + window)), _ttl_ms(window), amount],
@@ -255,19 +257,19 @@ class RedisSessionStore:
         return int(count)
 
     async def counter(self, key: str, *, now: float) -> tuple[int, float]:
-        with _unavailable_on_error():
+        async with _guarded():
             count, ends_at = await self._redis().hmget(self._key("hit", key), ["count", "ends_at"])
         if count is None or ends_at is None or now >= float(ends_at):
             return 0, now
         return int(count), float(ends_at)
 
     async def reset(self, key: str) -> None:
-        with _unavailable_on_error():
+        async with _guarded():
             await self._redis().delete(self._key("hit", key))
 
     async def _run(self, name: str, *args: str | int) -> Any:
         script: AsyncScript = getattr(self._loaded(), name)
-        with _unavailable_on_error():
+        async with _guarded():
             return await script(keys=[], args=[self._prefix, *args])
 
     def _key(self, kind: str, name: str) -> str:
@@ -284,10 +286,14 @@ class RedisSessionStore:
         return self._scripts
 
 
-@contextlib.contextmanager
-def _unavailable_on_error() -> Iterator[None]:
+@contextlib.asynccontextmanager
+async def _guarded() -> AsyncIterator[None]:
     try:
-        yield
+        async with asyncio.timeout(TIMEOUT):
+            yield
+    except TimeoutError:
+        # a cancelled read makes redis-py drop that connection: no reply is ever misread
+        raise StoreUnavailable("session store timed out") from None
     except (RedisError, OSError) as exc:
         # the type only: a redis error message can echo the URL, and with it a password
         raise StoreUnavailable(f"session store failed: {type(exc).__name__}") from exc
