@@ -21,4 +21,4 @@ fi
 echo "installing ${missing[*]} (Debian packages)"
 export DEBIAN_FRONTEND=noninteractive
 "${apt[@]}" update -qq
-"${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+"${apt[@]}" install -y -qq "${missing[@]}" >/dev/null
