@@ -51,7 +51,9 @@ class NotesEndpoints:
 
     async def create(self, request: Request) -> Response:
         owner = await self._caller(request, "notes:write")
-        values = fields(await json_object(request), NOTE_FIELDS)
+        body = await json_object(request)
+        body.setdefault("body", "")  # a note may be just a title
+        values = fields(body, NOTE_FIELDS)
         note = self._notes.add(owner, title=values["title"], body=values["body"])
         return _json(note.public(), status=201, location=f"/notes/{note.id}")
 

@@ -104,7 +104,7 @@ _SCHEMAS: Json = {
     },
     "NewNote": {
         "type": "object",
-        "required": ["title", "body"],
+        "required": ["title"],
         "additionalProperties": False,
         "properties": {"title": _text("title"), "body": _text("body")},
     },

@@ -52,7 +52,7 @@ class Settings:
 
     @property
     def allowed_origins(self) -> tuple[str, ...]:
-        return self.cors_origins or (_origin(self.issuer),)
+        return self.cors_origins or _loopback_aliases(self.issuer)
 
     @property
     def database_path(self) -> Path:
@@ -105,6 +105,17 @@ def _url(name: str, raw: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{name} must be an http(s) URL, got {raw!r}")
     return value
+
+
+def _loopback_aliases(url: str) -> tuple[str, ...]:
+    """The BFF's origin, plus its twin under the other loopback name when it is on loopback: a
+    page opened at http://localhost:8000 is the same BFF as http://127.0.0.1:8000."""
+    parts = urlsplit(url)
+    names = ("127.0.0.1", "localhost")
+    if parts.hostname not in names:
+        return (_origin(url),)
+    port = f":{parts.port}" if parts.port else ""
+    return tuple(f"{parts.scheme}://{name}{port}" for name in names)
 
 
 def _origin(url: str) -> str:

@@ -70,6 +70,12 @@ class Settings:
     def api_origin(self) -> str:
         return origin_of(self.api_public_url)
 
+    @property
+    def trusted_origins(self) -> frozenset[str]:
+        """Origins whose unsafe requests are ours: the public one, and on a loopback host its
+        other loopback name (DESIGN §4: 127.0.0.1 and localhost both work in development)."""
+        return frozenset(loopback_aliases(self.public_url))
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Read every `BFF_*` (and the shared `API_PUBLIC_URL`) variable; raise ConfigError naming
@@ -118,6 +124,19 @@ class Settings:
 def origin_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost")
+
+
+def loopback_aliases(url: str) -> tuple[str, ...]:
+    """The URL's origin, plus its twin under the other loopback name when it is on loopback (no
+    one else can serve a page from this machine's port)."""
+    parts = urlsplit(url)
+    if parts.hostname not in LOOPBACK_NAMES:
+        return (origin_of(url),)
+    port = f":{parts.port}" if parts.port else ""
+    return tuple(f"{parts.scheme}://{name}{port}" for name in LOOPBACK_NAMES)
 
 
 def _check_store_url(name: str, url: str) -> None:

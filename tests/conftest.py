@@ -49,17 +49,16 @@ def passwords() -> Argon2Passwords:
 @pytest.fixture
 def bff_settings(tmp_path: Path, request: pytest.FixtureRequest) -> BffSettings:
     marker = request.node.get_closest_marker("bff_settings")
-    overrides = marker.kwargs if marker else {}
-    return BffSettings(
-        public_url=BFF_URL,
-        api_public_url=API_URL,
-        var_dir=tmp_path / "var",
-        secret_key="test-secret-key-0123456789",
-        argon2_time_cost=2,
-        argon2_memory_kib=19 * 1024,
-        argon2_parallelism=1,
-        **overrides,
-    )
+    defaults: dict[str, object] = {
+        "public_url": BFF_URL,
+        "api_public_url": API_URL,
+        "var_dir": tmp_path / "var",
+        "secret_key": "test-secret-key-0123456789",
+        "argon2_time_cost": 2,
+        "argon2_memory_kib": 19 * 1024,
+        "argon2_parallelism": 1,
+    }
+    return BffSettings(**{**defaults, **(marker.kwargs if marker else {})})  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jwt
 import pytest
 
 from tests.conftest import JSON, System, login
@@ -35,3 +36,12 @@ async def test_token_expires_at_the_api_after_five_minutes(system: System, user_
     system.clock.advance(300 + 31)
     response = await system.api.get("/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
+
+
+@pytest.mark.bff_settings(signing_alg="EdDSA")
+async def test_eddsa_tokens_are_accepted_by_the_api(system: System, user_id: str) -> None:
+    await login(system.bff)
+    token = (await system.bff.post("/bff/token", headers=JSON)).json()["access_token"]
+    assert jwt.get_unverified_header(token)["alg"] == "EdDSA"
+    response = await system.api.get("/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200

@@ -56,7 +56,7 @@ class _AccountPages:
 
     async def _checked_form(self, request: Request) -> tuple[Session | None, dict[str, str]]:
         """Same-origin, bounded form, and the session's CSRF token; (None, form) when anonymous."""
-        require_same_origin(request, self.s.settings.public_origin)
+        require_same_origin(request, self.s.settings.trusted_origins)
         form = await read_form(request, self.s.settings.login_max_body)
         session = await self.s.sessions.current(request)
         if session is not None and not self.s.csrf.check_session(

@@ -19,8 +19,8 @@ class UnsupportedMediaType(HTTPProblem):
     code = "unsupported_media_type"
 
 
-def require_same_origin(request: Request, public_origin: str) -> None:
-    if not is_same_origin(request, public_origin):
+def require_same_origin(request: Request, trusted: frozenset[str]) -> None:
+    if not is_same_origin(request, trusted):
         raise Forbidden("cross-origin request refused")
 
 

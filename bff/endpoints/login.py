@@ -19,6 +19,7 @@ from bff.users import MAX_EMAIL_LENGTH, User, normalize_email
 LOGIN_COOKIE = "__Host-login-csrf"
 FAILURE_MESSAGE = "Invalid email or password."
 EXPIRED_MESSAGE = "The sign-in form expired. Please try again."
+FORM_TYPE = "application/x-www-form-urlencoded"
 CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
 
 
@@ -30,7 +31,7 @@ class LoginEndpoints:
         return self._render(request, next_url=safe_next(request.query_params.get("next")))
 
     async def submit(self, request: Request) -> Response:
-        require_same_origin(request, self.s.settings.public_origin)
+        require_same_origin(request, self.s.settings.trusted_origins)
         form = await read_form(request, self.s.settings.login_max_body)
         next_url = safe_next(form.get("next"))
         nonce = request.cookies.get(LOGIN_COOKIE, "")
@@ -74,10 +75,12 @@ class LoginEndpoints:
         return response
 
     async def logout(self, request: Request) -> Response:
-        require_same_origin(request, self.s.settings.public_origin)
-        form = await read_form(request, self.s.settings.login_max_body)
+        require_same_origin(request, self.s.settings.trusted_origins)
         session = await self.s.sessions.current(request, slide=False)
         if session is not None:
+            # no form at all is a missing CSRF token (403), not a media-type error
+            has_form = request.headers.get("content-type", "").startswith(FORM_TYPE)
+            form = await read_form(request, self.s.settings.login_max_body) if has_form else {}
             if not self.s.csrf.check_session(form.get("csrf_token", ""), session.sid):
                 raise Forbidden("invalid CSRF token")
             await self.s.revoker.end_session(session, event="logout", request=request)

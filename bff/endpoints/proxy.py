@@ -77,7 +77,7 @@ class ProxyEndpoint:
     async def _session(self, request: Request) -> Session:
         require_csrf_header(request)
         if request.method not in SAFE_METHODS:
-            require_same_origin(request, self.s.settings.public_origin)
+            require_same_origin(request, self.s.settings.trusted_origins)
         session = await self.s.sessions.current(request)
         if session is None:
             raise Unauthenticated("no valid session")

@@ -46,7 +46,7 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def is_same_origin(request: Request, public_origin: str) -> bool:
+def is_same_origin(request: Request, trusted: frozenset[str]) -> bool:
     """Refuse an unsafe request that a browser says came from elsewhere. Requests without either
     header (curl, server-side clients) pass: they carry no ambient browser credentials to abuse
     beyond what the token or X-CSRF checks already demand."""
@@ -57,5 +57,5 @@ def is_same_origin(request: Request, public_origin: str) -> bool:
     if origin is None or (origin == "null" and site == "same-origin"):
         # the browser itself vouches for same-origin (Sec-Fetch-Site cannot be set by a page)
         return True
-    # the configured origin only: the Host header is the client's to choose
-    return origin == public_origin
+    # configured origins only: the Host header is the client's to choose
+    return origin in trusted

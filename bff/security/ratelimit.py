@@ -28,7 +28,8 @@ class Allowance:
 
 
 ACCOUNT = Allowance(free=5, max_delay=15 * 60)
-CLIENT_IP = Allowance(free=20, max_delay=15 * 60)
+# generous: many people share an address (NAT); the account limit is the main guard
+CLIENT_IP = Allowance(free=50, max_delay=5 * 60)
 
 
 class LoginThrottle:

@@ -65,11 +65,16 @@ class SessionManager:
         if not session.is_live(now):
             await self.store.delete(id_hash)
             return None
-        if slide and now - session.last_seen >= SLIDE_GRANULARITY:
-            idle_expires_at = now + self._policy.idle_seconds
-            await self.store.touch(id_hash, last_seen=now, idle_expires_at=idle_expires_at)
-            session = session.replace(last_seen=now, idle_expires_at=idle_expires_at)
-        return session
+        return await self.slide(session) if slide else session
+
+    async def slide(self, session: Session) -> Session:
+        """Extend the idle timeout of a live session (written at most every few seconds)."""
+        now = self._clock.now()
+        if now - session.last_seen < SLIDE_GRANULARITY:
+            return session
+        idle_expires_at = now + self._policy.idle_seconds
+        await self.store.touch(session.id_hash, last_seen=now, idle_expires_at=idle_expires_at)
+        return session.replace(last_seen=now, idle_expires_at=idle_expires_at)
 
 
 def set_session_cookie(response: Response, cookie_value: str) -> None:

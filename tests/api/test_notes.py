@@ -230,10 +230,18 @@ async def test_wrong_types_are_422_naming_each_field(harness: ApiHarness) -> Non
 
 async def test_unknown_and_missing_fields_are_422(harness: ApiHarness) -> None:
     response = await harness.client.post(
-        "/notes", json={"title": "t", "owner": "u_bob"}, headers=bearer(harness.token())
+        "/notes", json={"body": "b", "owner": "u_bob"}, headers=bearer(harness.token())
     )
     assert response.status_code == 422
-    assert response.json()["fields"] == {"owner": "unknown field", "body": "is required"}
+    assert response.json()["fields"] == {"owner": "unknown field", "title": "is required"}
+
+
+async def test_a_note_may_be_just_a_title(harness: ApiHarness) -> None:
+    response = await harness.client.post(
+        "/notes", json={"title": "t"}, headers=bearer(harness.token())
+    )
+    assert response.status_code == 201
+    assert response.json()["body"] == ""
 
 
 async def test_patch_needs_at_least_one_known_field(harness: ApiHarness) -> None:

@@ -100,7 +100,7 @@ async def test_openapi_request_schemas_match_the_field_limits(harness: ApiHarnes
     schemas = (await served(harness))["components"]["schemas"]
     new_note = schemas["NewNote"]
     assert new_note["additionalProperties"] is False
-    assert new_note["required"] == ["title", "body"]
+    assert new_note["required"] == ["title"]
     assert new_note["properties"]["title"] == {"type": "string", "minLength": 1, "maxLength": 200}
     assert new_note["properties"]["body"] == {"type": "string", "minLength": 0, "maxLength": 10000}
     assert schemas["NotePatch"]["minProperties"] == 1

@@ -14,7 +14,7 @@ def test_defaults_follow_the_contract() -> None:
     assert settings.issuer == "http://127.0.0.1:8000"
     assert settings.jwks_endpoint == "http://127.0.0.1:8000/.well-known/jwks.json"
     assert settings.revocation_endpoint == "http://127.0.0.1:8000/internal/revocations"
-    assert settings.allowed_origins == ("http://127.0.0.1:8000",)
+    assert settings.allowed_origins == ("http://127.0.0.1:8000", "http://localhost:8000")
     assert settings.leeway == 30
 
 

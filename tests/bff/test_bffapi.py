@@ -3,6 +3,7 @@ from __future__ import annotations
 import jwt
 import pytest
 
+from bff.endpoints.bffapi import TOKENS_PER_WINDOW
 from tests.conftest import API_URL, BFF_URL, JSON, System, login
 
 pytestmark = pytest.mark.anyio
@@ -126,7 +127,7 @@ async def test_token_endpoint_refuses_get(system: System, user_id: str) -> None:
 
 async def test_token_minting_is_rate_limited_per_session(system: System, user_id: str) -> None:
     await login(system.bff)
-    for _ in range(30):
+    for _ in range(TOKENS_PER_WINDOW):
         assert (await system.bff.post("/bff/token", headers=JSON)).status_code == 200
     response = await system.bff.post("/bff/token", headers=JSON)
     assert response.status_code == 429
@@ -170,3 +171,8 @@ async def test_the_host_header_does_not_make_an_origin_acceptable(system: System
     assert response.status_code == 403
     response = await system.bff.get("/dashboard/", headers={"Host": "evil.example"})
     assert response.status_code == 404  # no slash redirect built from the Host header
+
+
+async def test_anonymous_calls_are_401_even_without_the_csrf_header(system: System) -> None:
+    assert (await system.bff.get("/bff/user")).status_code == 401
+    assert (await system.bff.post("/bff/token")).status_code == 401

@@ -4,6 +4,7 @@ from http.cookies import SimpleCookie
 
 import pytest
 
+from bff.security.passwords import Argon2Passwords
 from bff.sessions import hash_session_id
 from tests.conftest import JSON, PASSWORD, System, csrf_from, login
 
@@ -171,3 +172,56 @@ async def test_null_origin_without_fetch_metadata_is_refused(system: System, use
         headers={"Origin": "null"},
     )
     assert response.status_code == 403
+
+
+async def test_login_rehashes_a_password_stored_with_old_parameters(system: System) -> None:
+    old = Argon2Passwords(time_cost=2, memory_kib=19 * 1024, parallelism=2, workers=1)
+    try:
+        old_hash = await old.hash(PASSWORD)
+    finally:
+        old.close()
+    users = system.bff_app.state.services.users
+    user = await users.add(email="old@example.com", password_hash=old_hash, role="user", now=0.0)
+    assert (await login(system.bff, email="old@example.com")).status_code == 303
+    stored = (await users.by_id(user.id)).password_hash
+    assert stored != old_hash and ",p=1$" in stored  # today's parameters
+    assert (await login(system.new_browser(), email="old@example.com")).status_code == 303
+
+
+async def test_an_unknown_user_still_costs_a_full_verification(
+    system: System, user_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    passwords = system.bff_app.state.services.passwords
+    seen: list[str | None] = []
+    verify = passwords.verify
+
+    async def spy(stored_hash: str | None, password: str) -> bool:
+        seen.append(stored_hash)
+        return await verify(stored_hash, password)
+
+    monkeypatch.setattr(passwords, "verify", spy)
+    assert (await login(system.bff, email="ghost@example.com")).status_code == 401
+    assert (await login(system.bff, email="not an email")).status_code == 401
+    assert seen == [None, None]  # hashed against the dummy, not skipped
+
+
+@pytest.mark.bff_settings(public_url="http://127.0.0.1:8000")
+async def test_on_loopback_the_other_loopback_name_is_the_same_origin(
+    system: System, user_id: str
+) -> None:
+    client = system.new_browser()
+    client.base_url = "https://127.0.0.1:8000"  # type: ignore[assignment]
+    for origin, expected in (
+        ("http://localhost:8000", 303),
+        ("http://127.0.0.1:8000", 303),
+        ("http://localhost:8001", 403),
+        ("https://localhost:8000", 403),
+    ):
+        page = await client.get("/login")
+        response = await client.post(
+            "/login",
+            data={"csrf_token": csrf_from(page.text), "email": "alice@example.com",
+                  "password": PASSWORD},
+            headers={"Origin": origin},
+        )
+        assert response.status_code == expected, origin

@@ -65,3 +65,29 @@ async def test_json_logout_needs_the_csrf_header(system: System, user_id: str) -
     assert response.status_code == 200
     assert response.json() == {"logged_out": True}
     assert (await system.bff.get("/bff/user", headers=JSON)).status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/logout", "/bff/logout"])
+async def test_cross_site_logout_is_refused(system: System, user_id: str, path: str) -> None:
+    await login(system.bff)
+    page = await system.bff.get("/dashboard")
+    response = await system.bff.post(
+        path, data={"csrf_token": csrf_from(page.text)},
+        headers={**JSON, "Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    )
+    assert response.status_code == 403
+    assert (await system.bff.get("/bff/user", headers=JSON)).status_code == 200
+
+
+async def test_json_logout_clears_site_data(system: System, user_id: str) -> None:
+    await login(system.bff)
+    response = await system.bff.post("/bff/logout", headers=JSON)
+    assert '"cookies"' in response.headers["clear-site-data"]
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_logout_without_a_form_is_a_missing_csrf_token(system: System, user_id: str) -> None:
+    assert (await system.bff.post("/logout")).status_code == 303  # no session: nothing to do
+    await login(system.bff)
+    assert (await system.bff.post("/logout")).status_code == 403
+    assert (await system.bff.get("/bff/user", headers=JSON)).status_code == 200

@@ -9,11 +9,13 @@ import pytest
 from bff.app import create_app
 from bff.clock import FrozenClock
 from bff.errors import Throttled
-from bff.security.ratelimit import LoginThrottle
+from bff.security.ratelimit import CLIENT_IP, LoginThrottle
 from bff.sessions import MemorySessionStore
 from tests.conftest import BFF_URL, PASSWORD, SharedPasswords, System, csrf_from, login
 
 pytestmark = pytest.mark.anyio
+
+IP_FREE = CLIENT_IP.free
 
 
 async def _attempt(throttle: LoginThrottle, *, email: str = "a@x.test", ip: str = "1.1.1.1") -> int:
@@ -72,7 +74,7 @@ async def test_attempts_are_forgotten_after_the_window() -> None:
 
 async def test_ip_is_throttled_across_accounts() -> None:
     throttle = LoginThrottle(store=MemorySessionStore(), clock=FrozenClock())
-    for n in range(21):
+    for n in range(IP_FREE + 1):
         assert await _attempt(throttle, email=f"user{n}@x.test", ip="6.6.6.6") == 0
     assert await _attempt(throttle, email="fresh@x.test", ip="6.6.6.6") == 1
     assert await _attempt(throttle, email="fresh@x.test", ip="7.7.7.7") == 0
@@ -80,11 +82,11 @@ async def test_ip_is_throttled_across_accounts() -> None:
 
 async def test_success_resets_the_account_and_refunds_only_its_own_ip_attempt() -> None:
     throttle = LoginThrottle(store=MemorySessionStore(), clock=FrozenClock())
-    for n in range(19):
+    for n in range(IP_FREE - 1):
         await _attempt(throttle, email=f"user{n}@x.test", ip="6.6.6.6")
     await _attempt(throttle, email="owner@x.test", ip="6.6.6.6")
     await throttle.succeeded(email="owner@x.test", ip="6.6.6.6")
-    # the refund leaves 19: one more free attempt and the one that opens a block are checked
+    # the refund leaves IP_FREE - 1: one more free attempt and the one that opens a block are checked
     assert await _attempt(throttle, email="other@x.test", ip="6.6.6.6") == 0
     assert await _attempt(throttle, email="other@x.test", ip="6.6.6.6") == 0
     assert await _attempt(throttle, email="other@x.test", ip="6.6.6.6") > 0
@@ -143,7 +145,7 @@ async def test_x_forwarded_for_is_ignored_unless_from_a_trusted_proxy(
             settings, store=MemorySessionStore(), clock=clock, passwords=SharedPasswords(passwords)
         )
         async with app.router.lifespan_context(app):
-            for n in range(21):
+            for n in range(IP_FREE + 1):
                 await _post_login(app, f"user{n}@x.test", forwarded=f"203.0.113.{n}")
             response = await _post_login(app, "fresh@x.test", forwarded="203.0.113.99")
             # untrusted: every attempt counts against the socket peer, 127.0.0.1
