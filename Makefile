@@ -22,6 +22,7 @@ run: install
 	$(VENV)/bin/honcho start
 
 test: install system-deps
+	$(PY) -m mypy
 	$(PY) -m pytest tests
 	$(PY) -m pytest e2e
 

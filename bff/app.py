@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import cast
 
 import httpx
 from starlette.applications import Starlette
@@ -196,8 +197,8 @@ def _escape(text: str) -> str:
 
 
 async def _problem(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPProblem)
-    return _error(request, exc.status, exc.code, exc.description, exc.headers)
+    problem = cast(HTTPProblem, exc)
+    return _error(request, problem.status, problem.code, problem.description, problem.headers)
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:
@@ -210,6 +211,6 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return _error(request, exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
+    error = cast(HTTPException, exc)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+    return _error(request, error.status_code, code, str(error.detail), dict(error.headers or {}))
