@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
@@ -23,6 +24,7 @@ from bff.security.passwords import Argon2Passwords
 from bff.sessions import MemorySessionStore, SessionStore
 from bff.settings import Settings as BffSettings
 from tests.redisserver import RedisServer, running_redis_server
+from tests.secretwatch import WATCH
 
 BFF_URL = "https://bff.test"
 API_URL = "https://api.test"
@@ -33,6 +35,22 @@ ADMIN_PASSWORD = "admin horse battery staple"
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_any_log() -> Iterator[None]:
+    """Every log record of the whole run, checked at its end against every secret the tests
+    handled: a password, a session cookie value or a token in a log line fails the run."""
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(WATCH)
+    root.setLevel(logging.INFO)
+    yield
+    root.removeHandler(WATCH)
+    root.setLevel(previous)
+    assert WATCH.secrets, "the watch saw no secret: its hooks are not wired"
+    leaks = WATCH.leaks()
+    assert not leaks, f"{len(leaks)} log line(s) hold a secret, e.g. {leaks[0][:200]}"
 
 
 @pytest.fixture
@@ -121,7 +139,8 @@ class System:
 
     def new_browser(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.bff_app), base_url=BFF_URL
+            transport=httpx.ASGITransport(app=self.bff_app), base_url=BFF_URL,
+            event_hooks={"response": [WATCH.on_response]},
         )
 
 
@@ -149,7 +168,10 @@ async def system(
         await stack.enter_async_context(bff_app.router.lifespan_context(bff_app))
         await stack.enter_async_context(api_app.router.lifespan_context(api_app))
         browser = await stack.enter_async_context(
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=bff_app), base_url=BFF_URL)
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=bff_app), base_url=BFF_URL,
+                event_hooks={"response": [WATCH.on_response]},
+            )
         )
         api = await stack.enter_async_context(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=api_app), base_url=API_URL)
@@ -193,6 +215,7 @@ async def login(
     password: str = PASSWORD,
     next_url: str = "/dashboard",
 ) -> httpx.Response:
+    WATCH.remember(password)
     page = await client.get("/login")
     return await client.post(
         "/login",
