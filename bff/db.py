@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from bff.errors import StoreUnavailable
 
@@ -34,3 +35,32 @@ def _restrict(path: Path) -> None:
     for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         if candidate.exists():
             os.chmod(candidate, 0o600)
+
+
+class SqliteDatabase:
+    """One connection, opened in the app's lifespan, with its schema; every failure of a query
+    becomes StoreUnavailable (callers fail closed), naming the store but never the query."""
+
+    def __init__(self, *, path: Path | str, schema: str, name: str) -> None:
+        self._path = path
+        self._schema = schema
+        self._name = name
+        self._conn: sqlite3.Connection | None = None
+
+    def open(self) -> None:
+        if self._conn is None:
+            self._conn = connect(self._path)
+            self._conn.executescript(self._schema)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def run(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        if self._conn is None:
+            raise StoreUnavailable(f"{self._name} is not open")
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"{self._name} failed: {type(exc).__name__}") from exc

@@ -7,9 +7,9 @@ import sqlite3
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
-from bff.db import connect
+from bff.db import SqliteDatabase
 from bff.errors import BadRequest, StoreUnavailable
 
 Role = Literal["user", "admin"]
@@ -49,23 +49,27 @@ def normalize_email(email: str) -> str:
     return value
 
 
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+"""
+
+
 class SqliteUserStore:
     def __init__(self, *, path: Path | str) -> None:
-        self._path = path
-        self._conn: sqlite3.Connection | None = None
+        self._db = SqliteDatabase(path=path, schema=_SCHEMA, name="user store")
+        self._run = self._db.run
 
     async def open(self) -> None:
-        if self._conn is None:
-            self._conn = connect(self._path)
-            self._conn.execute(
-                "CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE,"
-                " role TEXT NOT NULL, password_hash TEXT NOT NULL, created_at REAL NOT NULL)"
-            )
+        self._db.open()
 
     async def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._db.close()
 
     async def by_email(self, email: str) -> User | None:
         rows = self._run("SELECT * FROM users WHERE email = ?", (email,))
@@ -98,13 +102,6 @@ class SqliteUserStore:
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
         self._run("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
 
-    def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        if self._conn is None:
-            raise StoreUnavailable("user store is not open")
-        try:
-            return self._conn.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"user store failed: {type(exc).__name__}") from exc
 
 
 def _user(row: sqlite3.Row) -> User:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -14,6 +12,7 @@ from starlette.routing import Route
 
 from bff.endpoints.common import read_form, require_same_origin
 from bff.endpoints.login import CLEAR_SITE_DATA
+from bff.endpoints.rendering import render_page, to_login
 from bff.errors import BadRequest, Forbidden, HTTPProblem, Throttled
 from bff.security.passwords import MAX_PASSWORD_LENGTH, check_new_password
 from bff.services import Services
@@ -65,41 +64,19 @@ class _AccountPages:
             raise Forbidden("invalid CSRF token")
         return session, form
 
-    async def _render(
-        self,
-        request: Request,
-        session: Session,
-        template: str,
-        context: dict[str, Any],
-        *,
-        status: int = 200,
-    ) -> Response:
-        user = await self.s.users.by_id(session.user_id)
-        return self.s.templates.TemplateResponse(
-            request,
-            template,
-            {
-                **context,
-                "session": session,
-                "email": user.email if user else "",
-                "csrf_token": self.s.csrf.for_session(session.sid),
-            },
-            status_code=status,
-        )
-
 
 class DeviceEndpoints(_AccountPages):
     async def page(self, request: Request) -> Response:
         session = await self.s.sessions.current(request)
         if session is None:
-            return _to_login("/sessions")
+            return to_login("/sessions")
         devices = await self._devices(session)
-        return await self._render(request, session, "sessions.html", {"devices": devices})
+        return await render_page(self.s, request, session, "sessions.html", {"devices": devices})
 
     async def revoke(self, request: Request) -> Response:
         session, form = await self._checked_form(request)
         if session is None:
-            return _to_login("/sessions")
+            return to_login("/sessions")
         sid = form.get("sid", "")
         if not sid or len(sid) > MAX_SID_LENGTH:
             raise BadRequest("sid is missing or invalid")
@@ -116,7 +93,7 @@ class DeviceEndpoints(_AccountPages):
     async def revoke_others(self, request: Request) -> Response:
         session, _ = await self._checked_form(request)
         if session is None:
-            return _to_login("/sessions")
+            return to_login("/sessions")
         await self.s.revoker.end_user(
             session.user_id, keep_sid=session.sid, event=REVOKED_EVENT, request=request
         )
@@ -134,14 +111,14 @@ class PasswordEndpoints(_AccountPages):
     async def page(self, request: Request) -> Response:
         session = await self.s.sessions.current(request)
         if session is None:
-            return _to_login("/account")
+            return to_login("/account")
         changed = request.query_params.get("changed") == "1"
         return await self._form(request, session, changed=changed)
 
     async def change(self, request: Request) -> Response:
         session, form = await self._checked_form(request)
         if session is None:
-            return _to_login("/account")
+            return to_login("/account")
         user = await self.s.users.by_id(session.user_id)
         if user is None:
             raise Forbidden("the account no longer exists")
@@ -200,7 +177,7 @@ class PasswordEndpoints(_AccountPages):
         status: int = 200,
     ) -> Response:
         context = {"error": error, "changed": changed}
-        return await self._render(request, session, "account.html", context, status=status)
+        return await render_page(self.s, request, session, "account.html", context, status=status)
 
 
 def _password_problem(current: str, new: str, confirm: str) -> str:
@@ -234,10 +211,6 @@ def _device(session: Session, *, current: bool) -> Device:
 
 def _utc(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _to_login(path: str) -> Response:
-    return RedirectResponse(f"/login?next={quote(path, safe='')}", status_code=303)
 
 
 def _signed_out() -> Response:

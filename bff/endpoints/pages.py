@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from bff.endpoints.rendering import render_page, to_login
 from bff.services import Services
 from bff.sessions.base import Session
 
@@ -29,8 +29,8 @@ class PageEndpoints:
         if session is None:
             return _to_login(request)
         me, problem = await self._fetch_me(session)
-        return await self._render(
-            request, session, "dashboard.html", {"me": me, "problem": problem},
+        return await render_page(
+            self.s, request, session, "dashboard.html", {"me": me, "problem": problem},
             status=200 if problem is None else 502,
         )
 
@@ -38,8 +38,8 @@ class PageEndpoints:
         session = await self.s.sessions.current(request)
         if session is None:
             return _to_login(request)
-        return await self._render(
-            request, session, "app.html", {"api_url": self.s.settings.api_public_url}
+        return await render_page(
+            self.s, request, session, "app.html", {"api_url": self.s.settings.api_public_url}
         )
 
     async def _fetch_me(self, session: Session) -> tuple[dict[str, Any] | None, str | None]:
@@ -59,32 +59,10 @@ class PageEndpoints:
             return None, "The API answered with something that is not JSON."
         return (body, None) if isinstance(body, dict) else (None, "Unexpected API answer.")
 
-    async def _render(
-        self,
-        request: Request,
-        session: Session,
-        template: str,
-        context: dict[str, Any],
-        *,
-        status: int = 200,
-    ) -> Response:
-        user = await self.s.users.by_id(session.user_id)
-        return self.s.templates.TemplateResponse(
-            request,
-            template,
-            {
-                **context,
-                "session": session,
-                "email": user.email if user else "",
-                "csrf_token": self.s.csrf.for_session(session.sid),
-            },
-            status_code=status,
-        )
-
 
 def _to_login(request: Request) -> Response:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    return to_login(target)
 
 
 def routes(services: Services) -> list[Route]:

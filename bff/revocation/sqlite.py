@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 from pathlib import Path
-from typing import Any
 
-from bff.db import connect
-from bff.errors import StoreUnavailable
+from bff.db import SqliteDatabase
 from bff.revocation.events import RevocationEvent
 
 _SCHEMA = """
@@ -28,19 +25,15 @@ BATCH = 1000
 
 class SqliteRevocationFeed:
     def __init__(self, *, path: Path | str) -> None:
-        self._path = path
-        self._conn: sqlite3.Connection | None = None
+        self._db = SqliteDatabase(path=path, schema=_SCHEMA, name="revocation feed")
+        self._run = self._db.run
         self._changed = asyncio.Event()
 
     async def open(self) -> None:
-        if self._conn is None:
-            self._conn = connect(self._path)
-            self._conn.executescript(_SCHEMA)
+        self._db.open()
 
     async def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._db.close()
 
     async def publish(self, event: RevocationEvent) -> None:
         self._run("DELETE FROM revocations WHERE until <= ?", (event.at,))
@@ -70,11 +63,3 @@ class SqliteRevocationFeed:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await self._changed.wait()
-
-    def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        if self._conn is None:
-            raise StoreUnavailable("revocation feed is not open")
-        try:
-            return self._conn.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"revocation feed failed: {type(exc).__name__}") from exc

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
 
-from bff.db import connect
-from bff.errors import StoreUnavailable
+from bff.db import SqliteDatabase
 from bff.sessions.base import Session
 
 _SCHEMA = """
@@ -39,18 +37,14 @@ _COLUMNS = (
 
 class SqliteSessionStore:
     def __init__(self, *, path: Path | str) -> None:
-        self._path = path
-        self._conn: sqlite3.Connection | None = None
+        self._db = SqliteDatabase(path=path, schema=_SCHEMA, name="session store")
+        self._run = self._db.run
 
     async def open(self) -> None:
-        if self._conn is None:
-            self._conn = connect(self._path)
-            self._conn.executescript(_SCHEMA)
+        self._db.open()
 
     async def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._db.close()
 
     async def ping(self) -> None:
         self._run("SELECT 1")
@@ -136,13 +130,6 @@ class SqliteSessionStore:
         )
         return len(rows)
 
-    def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        if self._conn is None:
-            raise StoreUnavailable("session store is not open")
-        try:
-            return self._conn.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"session store failed: {type(exc).__name__}") from exc
 
 
 def _session(row: sqlite3.Row) -> Session:
