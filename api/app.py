@@ -58,7 +58,8 @@ def create_app(
     # the feed stream is long-lived: its own client, so a JWKS timeout policy never applies to it
     feed_client = httpx.AsyncClient(transport=jwks_transport, follow_redirects=False)
     listener = RevocationListener(
-        source=revocation_source or SseRevocationSource(
+        source=revocation_source
+        or SseRevocationSource(
             url=settings.revocation_endpoint,
             secret=settings.read_revocation_secret,
             client=feed_client,

@@ -1,6 +1,6 @@
 """The ASGI entry point: the only place that reads os.environ.
 
-    uvicorn --factory api.asgi:app
+uvicorn --factory api.asgi:app
 """
 
 from __future__ import annotations

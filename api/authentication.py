@@ -106,9 +106,7 @@ class TokenVerifier:
             self._verified.popitem(last=False)
         return principal
 
-    async def _verify_signature_and_claims(
-        self, token: str
-    ) -> tuple[Principal, VerificationKey]:
+    async def _verify_signature_and_claims(self, token: str) -> tuple[Principal, VerificationKey]:
         if len(token) > MAX_TOKEN_BYTES or not _TOKEN.fullmatch(token):
             raise InvalidToken("malformed token")
         try:

@@ -159,9 +159,7 @@ class RevocationListener:
 class SseRevocationSource:
     """The BFF's `GET /internal/revocations` stream, read with httpx."""
 
-    def __init__(
-        self, *, url: str, secret: Callable[[], str], client: httpx.AsyncClient
-    ) -> None:
+    def __init__(self, *, url: str, secret: Callable[[], str], client: httpx.AsyncClient) -> None:
         self._url = url
         self._secret = secret
         self._client = client

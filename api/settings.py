@@ -75,7 +75,8 @@ class Settings:
         if not algorithms or any(a not in ALLOWED_ALGORITHMS for a in algorithms):
             raise ConfigError(f"API_ALGORITHMS must list only {', '.join(ALLOWED_ALGORITHMS)}")
         origins = tuple(
-            _url("API_CORS_ORIGINS", o.strip()) for o in env.get("API_CORS_ORIGINS", "").split(",")
+            _url("API_CORS_ORIGINS", o.strip())
+            for o in env.get("API_CORS_ORIGINS", "").split(",")
             if o.strip()
         )
         return cls(
@@ -92,7 +93,8 @@ class Settings:
             database=text("API_DATABASE", ""),
             revocation_url=(
                 _url("API_REVOCATION_URL", env["API_REVOCATION_URL"])
-                if env.get("API_REVOCATION_URL") else ""
+                if env.get("API_REVOCATION_URL")
+                else ""
             ),
             revocation_secret=text("API_REVOCATION_SECRET", ""),
             revocation_max_lag=integer("API_REVOCATION_MAX_LAG", 1, 0, 3600),

@@ -1,6 +1,6 @@
 """Load benchmark driver for `make bench`: real uvicorn processes, wrk, a markdown report.
 
-    .venv/bin/python bench/run.py            # writes bench/REPORT.md, raw wrk output to bench/results/
+    .venv/bin/python bench/run.py   # writes bench/REPORT.md, raw wrk output to bench/results/
 
 Every configuration gets its own temporary var dir, its own free loopback ports and (for the Redis
 configuration) its own redis-server; the BFF and the API run as ONE uvicorn worker each, the BFF
@@ -160,7 +160,11 @@ class Processes:
         log = logdir / f"{name}.log"
         with log.open("wb") as out:
             popen = subprocess.Popen(
-                argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                argv,
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
         proc = Proc(name=name, argv=argv, popen=popen, log=log)
@@ -197,9 +201,22 @@ def free_port() -> int:
 
 def uvicorn_argv(module: str, port: int) -> list[str]:
     return [
-        PY, "-m", "uvicorn", "--factory", f"{module}.asgi:app", "--no-proxy-headers",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--workers", "1", "--no-access-log", "--log-level", "warning", "--no-server-header",
+        PY,
+        "-m",
+        "uvicorn",
+        "--factory",
+        f"{module}.asgi:app",
+        "--no-proxy-headers",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--no-server-header",
     ]
 
 
@@ -221,8 +238,19 @@ def wait_healthy(proc: Proc, url: str) -> None:
 def start_redis(procs: Processes, workdir: Path) -> tuple[Proc, int]:
     port = free_port()
     argv = [
-        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-        "--appendonly", "no", "--dir", str(workdir), "--daemonize", "no",
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(workdir),
+        "--daemonize",
+        "no",
     ]
     proc = procs.start("redis", argv, dict(os.environ), workdir)
     deadline = time.monotonic() + START_TIMEOUT
@@ -270,8 +298,9 @@ class Stack:
     sid: str = ""
 
 
-def stack_env(config: Config, var_dir: Path, bff_port: int, api_port: int,
-              redis_port: int | None) -> dict[str, str]:
+def stack_env(
+    config: Config, var_dir: Path, bff_port: int, api_port: int, redis_port: int | None
+) -> dict[str, str]:
     # a developer's own BFF_*/API_* settings must not leak into the run
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BFF_", "API_"))}
     env.update(
@@ -289,13 +318,20 @@ def stack_env(config: Config, var_dir: Path, bff_port: int, api_port: int,
 def run_cli(env: dict[str, str], *args: str) -> str:
     try:
         result = subprocess.run(
-            [PY, "-m", "bff", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-            timeout=CLI_TIMEOUT, check=False,
+            [PY, "-m", "bff", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         raise HarnessError(f"python -m bff {args[0]} timed out") from None
     if result.returncode != 0:
-        raise HarnessError(f"python -m bff {args[0]} failed ({result.returncode}):\n{result.stderr}")
+        raise HarnessError(
+            f"python -m bff {args[0]} failed ({result.returncode}):\n{result.stderr}"
+        )
     return result.stdout
 
 
@@ -322,8 +358,14 @@ def stack(config: Config, procs: Processes, tmp: Path) -> Iterator[Stack]:
         started.append(api)
         wait_healthy(api, f"{env['API_PUBLIC_URL']}/healthz")
         yield Stack(
-            config=config, env=env, var_dir=var_dir, bff_url=env["BFF_PUBLIC_URL"],
-            api_url=env["API_PUBLIC_URL"], password=password, bff=bff, api=api,
+            config=config,
+            env=env,
+            var_dir=var_dir,
+            bff_url=env["BFF_PUBLIC_URL"],
+            api_url=env["API_PUBLIC_URL"],
+            password=password,
+            bff=bff,
+            api=api,
         )
     finally:
         for proc in reversed(started):
@@ -562,33 +604,61 @@ class Wrk:
         return path
 
     def argv(self, url: str, *, script: Path, headers: dict[str, str], duration: int) -> list[str]:
-        argv = ["wrk", f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency",
-                "--timeout", "10s", "-s", str(script)]
+        argv = [
+            "wrk",
+            f"-t{WRK_THREADS}",
+            f"-c{CONNECTIONS}",
+            f"-d{duration}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+        ]
         for name, value in headers.items():
             argv += ["-H", f"{name}: {value}"]
         return [*argv, url]
 
     def warm(self, url: str, *, script: Path, headers: dict[str, str]) -> None:
         if WARMUP > 0:
-            subprocess.run(self.argv(url, script=script, headers=headers, duration=WARMUP),
-                           capture_output=True, timeout=WARMUP + 30, check=False)
+            subprocess.run(
+                self.argv(url, script=script, headers=headers, duration=WARMUP),
+                capture_output=True,
+                timeout=WARMUP + 30,
+                check=False,
+            )
 
-    def run(self, label: str, url: str, *, script: Path, headers: dict[str, str],
-            server: Proc, duration: int = DURATION) -> WrkResult:
+    def run(
+        self,
+        label: str,
+        url: str,
+        *,
+        script: Path,
+        headers: dict[str, str],
+        server: Proc,
+        duration: int = DURATION,
+    ) -> WrkResult:
         argv = self.argv(url, script=script, headers=headers, duration=duration)
         hist = self.scripts / f"{label}.hist"
         env = {**os.environ, "BENCH_HIST": str(hist)}
         with CpuMeter(self.procs, server) as cpu:
             try:
-                result = subprocess.run(argv, capture_output=True, text=True, env=env,
-                                        timeout=duration + 30, check=False)
+                result = subprocess.run(
+                    argv,
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    timeout=duration + 30,
+                    check=False,
+                )
             except subprocess.TimeoutExpired:
                 raise HarnessError(f"wrk ({label}) did not finish") from None
-        return self.parse(label, argv, result.returncode, result.stdout, result.stderr, cpu,
-                          hist)
+        return self.parse(label, argv, result.returncode, result.stdout, result.stderr, cpu, hist)
 
     def abba(
-        self, server: Proc, a: tuple[str, str, Path, dict[str, str]],
+        self,
+        server: Proc,
+        a: tuple[str, str, Path, dict[str, str]],
         b: tuple[str, str, Path, dict[str, str]],
     ) -> tuple[WrkResult, WrkResult]:
         """Two endpoints compared in short alternating segments (A B B A A B …, DURATION seconds
@@ -602,8 +672,16 @@ class Wrk:
         for which in (a, b):
             self.warm(which[1], script=which[2], headers=which[3])
         for n, (label, url, script, headers) in enumerate(order, start=1):
-            runs[label].append(self.run(f"{label}.{n}", url, script=script, headers=headers,
-                                        server=server, duration=SEGMENT))
+            runs[label].append(
+                self.run(
+                    f"{label}.{n}",
+                    url,
+                    script=script,
+                    headers=headers,
+                    server=server,
+                    duration=SEGMENT,
+                )
+            )
         return merge(a[0], runs[a[0]]), merge(b[0], runs[b[0]])
 
     async def run_async(
@@ -623,8 +701,16 @@ class Wrk:
         assert proc.returncode is not None
         return self.parse(label, argv, proc.returncode, out.decode(), err.decode(), cpu)
 
-    def parse(self, label: str, argv: list[str], rc: int, out: str, err: str,
-              cpu: CpuMeter, hist_path: Path | None = None) -> WrkResult:
+    def parse(
+        self,
+        label: str,
+        argv: list[str],
+        rc: int,
+        out: str,
+        err: str,
+        cpu: CpuMeter,
+        hist_path: Path | None = None,
+    ) -> WrkResult:
         self._n += 1
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", label)
         raw = self.results / f"{self._n:02d}-{safe}.raw"
@@ -720,7 +806,7 @@ async def login_storm(
             if stop.is_set():
                 return
             stats.bursts_started += 1
-            burst = [asyncio.create_task(one(f)) for f in forms[start:start + STORM_SIZE]]
+            burst = [asyncio.create_task(one(f)) for f in forms[start : start + STORM_SIZE]]
             stopper = asyncio.create_task(stop.wait())
             while not stop.is_set() and not all(t.done() for t in burst):
                 await asyncio.wait([*burst, stopper], return_when=asyncio.FIRST_COMPLETED)
@@ -746,8 +832,11 @@ async def user_under_storm(
             storm.result()
             raise HarnessError("the login storm ended before wrk started")
         result = await wrk.run_async(
-            f"{st.config.key}-bff-user-storm", f"{st.bff_url}/bff/user", script=script,
-            headers=session_headers(st), server=st.bff,
+            f"{st.config.key}-bff-user-storm",
+            f"{st.bff_url}/bff/user",
+            script=script,
+            headers=session_headers(st),
+            server=st.bff,
         )
     finally:
         stop.set()
@@ -810,12 +899,19 @@ def bench_c(st: Stack, wrk: Wrk, plain: Path, tmp: Path, res: Results) -> None:
     cold_script = wrk.script(
         f"{st.config.key}-cold", _LUA_TOKENS % {"path": json.dumps(str(token_file))}
     )
-    cold = wrk.run(f"{st.config.key}-api-me-cold", me, script=cold_script, headers={},
-                   server=st.api)
-    res.c.append({
-        "config": st.config, "healthz": h, "me": m, "cold": cold, "tokens": len(tokens),
-        "mint_s": mint_s,
-    })
+    cold = wrk.run(
+        f"{st.config.key}-api-me-cold", me, script=cold_script, headers={}, server=st.api
+    )
+    res.c.append(
+        {
+            "config": st.config,
+            "healthz": h,
+            "me": m,
+            "cold": cold,
+            "tokens": len(tokens),
+            "mint_s": mint_s,
+        }
+    )
 
 
 def mint_tokens(st: Stack, count: int) -> list[str]:
@@ -826,14 +922,20 @@ def mint_tokens(st: Stack, count: int) -> list[str]:
     from bff.security.tokens import TokenMinter, session_scopes
 
     clock = SystemClock()
-    ring = KeyRing(path=st.var_dir / "keys.json", alg="ES256", clock=clock, publish_lead=300,
-                   retain_seconds=960)
+    ring = KeyRing(
+        path=st.var_dir / "keys.json",
+        alg="ES256",
+        clock=clock,
+        publish_lead=300,
+        retain_seconds=960,
+    )
     ring.load_or_create()
     minter = TokenMinter(keys=ring, issuer=st.bff_url, audience=st.api_url, clock=clock)
     scopes = session_scopes("user")
     return [
-        minter.mint(sub=st.sub, scopes=scopes, client_id="bff", ttl=300, sid=st.sid,
-                    role="user").token
+        minter.mint(
+            sub=st.sub, scopes=scopes, client_id="bff", ttl=300, sid=st.sid, role="user"
+        ).token
         for _ in range(count)
     ]
 
@@ -845,8 +947,13 @@ def bench_b(st: Stack, wrk: Wrk, plain: Path, res: Results) -> None:
     with httpx.Client(base_url=st.bff_url, timeout=10.0) as client:
         forms = [login_form(client) for _ in range(STORM_SIZE * STORM_MAX_BURSTS)]
     wrk.warm(user, script=plain, headers=session_headers(st))
-    idle = wrk.run(f"{st.config.key}-bff-user-idle", user, script=plain,
-                   headers=session_headers(st), server=st.bff)
+    idle = wrk.run(
+        f"{st.config.key}-bff-user-idle",
+        user,
+        script=plain,
+        headers=session_headers(st),
+        server=st.bff,
+    )
     loaded, stats = asyncio.run(user_under_storm(st, wrk, plain, forms))
     if stats.completed and set(stats.statuses) != {"303"}:
         res.notes.append(
@@ -892,8 +999,16 @@ def machine() -> dict[str, str]:
     from importlib.metadata import version
 
     versions = {}
-    for dist in ("uvicorn", "starlette", "httptools", "uvloop", "redis", "argon2-cffi", "pyjwt",
-                 "cryptography"):
+    for dist in (
+        "uvicorn",
+        "starlette",
+        "httptools",
+        "uvloop",
+        "redis",
+        "argon2-cffi",
+        "pyjwt",
+        "cryptography",
+    ):
         with contextlib.suppress(Exception):
             versions[dist] = version(dist)
     busy = _system_busy()
@@ -923,17 +1038,22 @@ def ms(value: float) -> str:
     return f"{value:.2f}"
 
 
-def write_report(res: Results, info: dict[str, str], started: dt.datetime, wrk: Wrk,
-                 elapsed: float) -> None:
+def write_report(
+    res: Results, info: dict[str, str], started: dt.datetime, wrk: Wrk, elapsed: float
+) -> None:
     lines: list[str] = []
     add = lines.append
     add("# Load benchmark report")
     add("")
-    add(f"Date: {started.strftime('%Y-%m-%d %H:%M UTC')} · `make bench` (`bench/run.py`) · "
-        f"total run time {elapsed:.0f} s")
+    add(
+        f"Date: {started.strftime('%Y-%m-%d %H:%M UTC')} · `make bench` (`bench/run.py`) · "
+        f"total run time {elapsed:.0f} s"
+    )
     add("")
-    add("A load benchmark, not a timed test: the numbers are for this machine and this run, the "
-        "ratios are what the targets judge. A missed target is a FAIL here, not a failed build.")
+    add(
+        "A load benchmark, not a timed test: the numbers are for this machine and this run, the "
+        "ratios are what the targets judge. A missed target is a FAIL here, not a failed build."
+    )
     add("")
     if res.errors:
         add("## Harness errors")
@@ -951,26 +1071,34 @@ def write_report(res: Results, info: dict[str, str], started: dt.datetime, wrk: 
     for row in res.a:
         h, u = row["healthz"], row["user"]
         ratio = u.rps / h.rps if h.rps else 0.0
-        add(f"| A. `/bff/user` vs `/healthz` req/s | {row['config'].title} | "
+        add(
+            f"| A. `/bff/user` vs `/healthz` req/s | {row['config'].title} | "
             f">= {TARGETS['A']}x | {ratio:.2f}x ({u.rps:.0f} / {h.rps:.0f} req/s) | "
-            f"{verdict(ratio >= TARGETS['A'], h, u)} |")
+            f"{verdict(ratio >= TARGETS['A'], h, u)} |"
+        )
     for row in res.b:
         i, s = row["idle"], row["storm"]
         ratio = s.p99_ms / i.p99_ms if i.p99_ms else float("inf")
         extra = " (informational)" if row["config"].informational else ""
-        add(f"| B. `/bff/user` p99 under 50-login storm / idle | {row['config'].title} | "
+        add(
+            f"| B. `/bff/user` p99 under 50-login storm / idle | {row['config'].title} | "
             f"<= {TARGETS['B']}x | {ratio:.2f}x ({ms(s.p99_ms)} / {ms(i.p99_ms)} ms) | "
-            f"{verdict(ratio <= TARGETS['B'], i, s)}{extra} |")
+            f"{verdict(ratio <= TARGETS['B'], i, s)}{extra} |"
+        )
     for row in res.c:
         h, m = row["healthz"], row["me"]
         ratio = m.rps / h.rps if h.rps else 0.0
-        add(f"| C. API `/me` (cached token) vs `/healthz` req/s | {row['config'].title} | "
+        add(
+            f"| C. API `/me` (cached token) vs `/healthz` req/s | {row['config'].title} | "
             f">= {TARGETS['C']}x | {ratio:.2f}x ({m.rps:.0f} / {h.rps:.0f} req/s) | "
-            f"{verdict(ratio >= TARGETS['C'], h, m)} |")
+            f"{verdict(ratio >= TARGETS['C'], h, m)} |"
+        )
         cold = row["cold"]
-        add(f"| C. API `/me` cold path (fresh token per request) | {row['config'].title} | "
+        add(
+            f"| C. API `/me` cold path (fresh token per request) | {row['config'].title} | "
             f"report only | {cold.rps:.0f} req/s ({cold.rps / h.rps:.2f}x `/healthz`) | "
-            f"{'measured' if cold.valid else 'FAIL (non-2xx/socket errors)'} |")
+            f"{'measured' if cold.valid else 'FAIL (non-2xx/socket errors)'} |"
+        )
     add("")
 
     add("## Machine")
@@ -983,27 +1111,38 @@ def write_report(res: Results, info: dict[str, str], started: dt.datetime, wrk: 
 
     add("## Method")
     add("")
-    add(f"- Each configuration: a fresh temporary var dir shared by both apps (`BFF_VAR_DIR` = "
+    add(
+        f"- Each configuration: a fresh temporary var dir shared by both apps (`BFF_VAR_DIR` = "
         "`API_VAR_DIR`), `python -m bff init`, `python -m bff users add "
         f"{BENCH_EMAIL} --password …` with the configuration's argon2 parameters (so no login "
         "rehashes), then the BFF and, once it is healthy, the API, each as one uvicorn worker on a "
-        "free loopback port:")
+        "free loopback port:"
+    )
     add("")
     add("  ```sh")
-    add("  python -m uvicorn --factory bff.asgi:app --host 127.0.0.1 --port $BFF_PORT --workers 1 "
-        "--no-access-log --log-level warning --no-server-header")
-    add("  python -m uvicorn --factory api.asgi:app --host 127.0.0.1 --port $API_PORT --workers 1 "
-        "--no-access-log --log-level warning --no-server-header")
+    add(
+        "  python -m uvicorn --factory bff.asgi:app --host 127.0.0.1 --port $BFF_PORT --workers 1 "
+        "--no-access-log --log-level warning --no-server-header"
+    )
+    add(
+        "  python -m uvicorn --factory api.asgi:app --host 127.0.0.1 --port $API_PORT --workers 1 "
+        "--no-access-log --log-level warning --no-server-header"
+    )
     add("  ```")
     add("")
-    add("  Redis configuration: a private `redis-server --port $PORT --bind 127.0.0.1 --save \"\" "
+    add(
+        '  Redis configuration: a private `redis-server --port $PORT --bind 127.0.0.1 --save "" '
         "--appendonly no` and `BFF_SESSION_STORE=redis://127.0.0.1:$PORT/0`. Other settings are "
         "the defaults (`BFF_LOG_LEVEL=INFO`: audit lines go to a log file; "
-        "`BFF_PASSWORD_WORKERS=1`).")
-    add("- The benchmark session: `GET /login` (login CSRF cookie + form token), `POST /login`, "
+        "`BFF_PASSWORD_WORKERS=1`)."
+    )
+    add(
+        "- The benchmark session: `GET /login` (login CSRF cookie + form token), `POST /login`, "
         "the `__Host-sid` value sent as an explicit `Cookie` header (it is `Secure`, so clients "
-        "keep it from plain http), plus `X-CSRF: 1`.")
-    add(f"- wrk: `wrk -t{WRK_THREADS} -c{CONNECTIONS} -d{DURATION}s --latency --timeout 10s`, "
+        "keep it from plain http), plus `X-CSRF: 1`."
+    )
+    add(
+        f"- wrk: `wrk -t{WRK_THREADS} -c{CONNECTIONS} -d{DURATION}s --latency --timeout 10s`, "
         f"after a {WARMUP} s warm-up run of the same command; a Lua `done()` prints the exact "
         "request count and percentiles. The pairs that A and C compare run as alternating "
         f"{SEGMENT} s segments (A B B A A B …, {max(1, DURATION // SEGMENT) * SEGMENT} s per "
@@ -1011,24 +1150,31 @@ def write_report(res: Results, info: dict[str, str], started: dt.datetime, wrk: 
         "between 2 s runs on this VM, with nothing else running) lands on both sides of the "
         "ratio; their percentiles come from the segments' quantile "
         "functions (0.1 % steps, 0.01 % above p99) merged by request count. A run with more than "
-        f"{MAX_NON2XX_SHARE:.0%} non-2xx answers or socket errors fails its row. \"server CPU\" "
+        f'{MAX_NON2XX_SHARE:.0%} non-2xx answers or socket errors fails its row. "server CPU" '
         "is the measured process's CPU in cores over the run (one event loop saturates near "
-        "1.0); \"other CPU\" is what processes this driver did not start used meanwhile, from "
-        "/proc/stat: on a shared 2-core machine anything well above 0 makes that run noisy.")
-    add("- B's target is judged on the default argon2id parameters (t=3, m=64 MiB, p=1: the "
+        '1.0); "other CPU" is what processes this driver did not start used meanwhile, from '
+        "/proc/stat: on a shared 2-core machine anything well above 0 makes that run noisy."
+    )
+    add(
+        "- B's target is judged on the default argon2id parameters (t=3, m=64 MiB, p=1: the "
         "realistic storm); the OWASP-floor row (t=2, m=19 MiB) shows a storm with more, cheaper "
-        "logins per second and is informational.")
-    add(f"- B: the idle run first, then the same wrk run while bursts of {STORM_SIZE} concurrent "
+        "logins per second and is informational."
+    )
+    add(
+        f"- B: the idle run first, then the same wrk run while bursts of {STORM_SIZE} concurrent "
         "`POST /login` (each with its own fresh login-CSRF pair, fetched beforehand) run back to "
         f"back from {STORM_LEAD:.0f} s before wrk starts until it ends (at most "
         f"{STORM_MAX_BURSTS} bursts); logins still in flight when wrk ends are abandoned and the "
-        "stack is stopped.")
-    add(f"- C: the warm token comes from `POST /bff/token`; before measuring, `GET /me` must "
+        "stack is stopped."
+    )
+    add(
+        f"- C: the warm token comes from `POST /bff/token`; before measuring, `GET /me` must "
         f"answer 200 (bounded retry, {READY_TIMEOUT:.0f} s: the API refuses tokens until it "
         f"follows the revocation feed). Cold path: {COLD_TOKENS} tokens minted by the driver with "
         "the BFF's key ring from the var dir (`KeyRing` + `TokenMinter`, same issuer, audience and "
         "claims as `/bff/token`), cycled by a wrk Lua script; the API's verified-claims cache "
-        "holds 10 000 tokens first-in first-out, so cycling more than that misses every time.")
+        "holds 10 000 tokens first-in first-out, so cycling more than that misses every time."
+    )
     add("")
     add("Exact wrk commands (session and token redacted; `plain.lua` only adds `done()`):")
     add("")
@@ -1040,17 +1186,22 @@ def write_report(res: Results, info: dict[str, str], started: dt.datetime, wrk: 
     add("```")
     add("")
 
-    head = ("| req/s | p50 ms | p99 ms | max ms | non-2xx | server CPU | other CPU | ratio | "
-            "result |")
+    head = (
+        "| req/s | p50 ms | p99 ms | max ms | non-2xx | server CPU | other CPU | ratio | result |"
+    )
     rule = "|---|---|---|---|---|---|---|---|---|---|---|"
 
     def cells(r: WrkResult) -> str:
-        return (f"{r.rps:.0f} | {ms(r.p50_ms)} | {ms(r.p99_ms)} | {ms(r.max_ms)} | "
-                f"{r.non2xx + r.socket_errors} | {r.server_cpu:.2f} | {r.other_cpu:.2f}")
+        return (
+            f"{r.rps:.0f} | {ms(r.p50_ms)} | {ms(r.p99_ms)} | {ms(r.max_ms)} | "
+            f"{r.non2xx + r.socket_errors} | {r.server_cpu:.2f} | {r.other_cpu:.2f}"
+        )
 
     if res.a:
-        add(f"## A. BFF `/bff/user` vs `/healthz` (target: `/bff/user` >= {TARGETS['A']}x "
-            "`/healthz` req/s, per store)")
+        add(
+            f"## A. BFF `/bff/user` vs `/healthz` (target: `/bff/user` >= {TARGETS['A']}x "
+            "`/healthz` req/s, per store)"
+        )
         add("")
         add(f"| store | endpoint {head}")
         add(rule)
@@ -1058,13 +1209,17 @@ def write_report(res: Results, info: dict[str, str], started: dt.datetime, wrk: 
             h, u = row["healthz"], row["user"]
             ratio = u.rps / h.rps if h.rps else 0.0
             add(f"| {row['config'].title} | `GET /healthz` | {cells(h)} | | |")
-            add(f"| {row['config'].title} | `GET /bff/user` | {cells(u)} | {ratio:.2f}x | "
-                f"{verdict(ratio >= TARGETS['A'], h, u)} |")
+            add(
+                f"| {row['config'].title} | `GET /bff/user` | {cells(u)} | {ratio:.2f}x | "
+                f"{verdict(ratio >= TARGETS['A'], h, u)} |"
+            )
         add("")
 
     if res.b:
-        add(f"## B. `/bff/user` p99 during a login storm (target: p99 under load <= "
-            f"{TARGETS['B']}x idle p99)")
+        add(
+            f"## B. `/bff/user` p99 during a login storm (target: p99 under load <= "
+            f"{TARGETS['B']}x idle p99)"
+        )
         add("")
         add(f"| configuration | run {head.replace('| ratio', '| p99 ratio')}")
         add(rule)
@@ -1072,29 +1227,39 @@ def write_report(res: Results, info: dict[str, str], started: dt.datetime, wrk: 
             i, s = row["idle"], row["storm"]
             ratio = s.p99_ms / i.p99_ms if i.p99_ms else float("inf")
             add(f"| {row['config'].title} | idle | {cells(i)} | | |")
-            add(f"| {row['config'].title} | 50-login storm | {cells(s)} | {ratio:.2f}x | "
-                f"{verdict(ratio <= TARGETS['B'], i, s)} |")
+            add(
+                f"| {row['config'].title} | 50-login storm | {cells(s)} | {ratio:.2f}x | "
+                f"{verdict(ratio <= TARGETS['B'], i, s)} |"
+            )
         add("")
-        add("Server CPU includes the argon2 worker thread. The storm itself (logins answered "
+        add(
+            "Server CPU includes the argon2 worker thread. The storm itself (logins answered "
             "while wrk ran; a login's latency includes its wait in the single argon2 worker's "
-            "queue):")
+            "queue):"
+        )
         add("")
-        add("| configuration | bursts started / completed | logins answered | statuses | "
-            "login p50 s | login max s | abandoned at the end |")
+        add(
+            "| configuration | bursts started / completed | logins answered | statuses | "
+            "login p50 s | login max s | abandoned at the end |"
+        )
         add("|---|---|---|---|---|---|---|")
         for row in res.b:
             stats: StormStats = row["stats"]
             lat = sorted(stats.latencies)
             p50 = f"{lat[len(lat) // 2]:.1f}" if lat else "–"
             mx = f"{lat[-1]:.1f}" if lat else "–"
-            add(f"| {row['config'].title} | {stats.bursts_started} / {stats.bursts_completed} | "
+            add(
+                f"| {row['config'].title} | {stats.bursts_started} / {stats.bursts_completed} | "
                 f"{stats.completed} | {fmt_statuses(stats.statuses) or '–'} | {p50} | {mx} | "
-                f"{stats.cancelled} |")
+                f"{stats.cancelled} |"
+            )
         add("")
 
     if res.c:
-        add(f"## C. API `/me` vs `/healthz` (target: `/me` with a cached token >= "
-            f"{TARGETS['C']}x `/healthz` req/s)")
+        add(
+            f"## C. API `/me` vs `/healthz` (target: `/me` with a cached token >= "
+            f"{TARGETS['C']}x `/healthz` req/s)"
+        )
         add("")
         add(f"| configuration | endpoint {head}")
         add(rule)
@@ -1102,17 +1267,25 @@ def write_report(res: Results, info: dict[str, str], started: dt.datetime, wrk: 
             h, m, cold = row["healthz"], row["me"], row["cold"]
             ratio = m.rps / h.rps if h.rps else 0.0
             add(f"| {row['config'].title} | `GET /healthz` | {cells(h)} | | |")
-            add(f"| {row['config'].title} | `GET /me`, one token (cached) | {cells(m)} | "
-                f"{ratio:.2f}x | {verdict(ratio >= TARGETS['C'], h, m)} |")
-            add(f"| {row['config'].title} | `GET /me`, fresh token each (cold) | {cells(cold)} | "
-                f"{cold.rps / h.rps if h.rps else 0.0:.2f}x | report only |")
+            add(
+                f"| {row['config'].title} | `GET /me`, one token (cached) | {cells(m)} | "
+                f"{ratio:.2f}x | {verdict(ratio >= TARGETS['C'], h, m)} |"
+            )
+            add(
+                f"| {row['config'].title} | `GET /me`, fresh token each (cold) | {cells(cold)} | "
+                f"{cold.rps / h.rps if h.rps else 0.0:.2f}x | report only |"
+            )
             wrapped = cold.requests / row["tokens"] if row["tokens"] else 0
             add("")
-            add(f"Cold path: {row['tokens']} tokens minted in {row['mint_s']:.1f} s; wrk sent "
-                f"{cold.requests} requests ({wrapped:.2f} passes over the token file).")
+            add(
+                f"Cold path: {row['tokens']} tokens minted in {row['mint_s']:.1f} s; wrk sent "
+                f"{cold.requests} requests ({wrapped:.2f} passes over the token file)."
+            )
             if row["tokens"] <= API_CLAIMS_CACHE and wrapped > 1:
-                add(f"Not all cold: {row['tokens']} tokens fit the API's {API_CLAIMS_CACHE}-entry "
-                    "claims cache, so passes after the first hit it (raise BENCH_COLD_TOKENS).")
+                add(
+                    f"Not all cold: {row['tokens']} tokens fit the API's {API_CLAIMS_CACHE}-entry "
+                    "claims cache, so passes after the first hit it (raise BENCH_COLD_TOKENS)."
+                )
         add("")
 
     noisy = [r for r in all_runs(res) if r.other_cpu > NOISY_CPU]
@@ -1136,8 +1309,10 @@ def write_report(res: Results, info: dict[str, str], started: dt.datetime, wrk: 
     for item in res.stacks:
         add(f"| {item['title']} | {item['settings']} |")
     add("")
-    add("Raw wrk output of this run: `bench/results/*.raw` (git-ignored, session and tokens "
-        "redacted from the command line only).")
+    add(
+        "Raw wrk output of this run: `bench/results/*.raw` (git-ignored, session and tokens "
+        "redacted from the command line only)."
+    )
     REPORT.write_text("\n".join(lines) + "\n")
 
 
@@ -1145,13 +1320,34 @@ def write_report(res: Results, info: dict[str, str], started: dt.datetime, wrk: 
 
 
 CONFIGS = [
-    Config(key="sqlite", title="SQLite store, argon2 t=3 m=64MiB", store="sqlite",
-           argon2=DEFAULT_ARGON2, run_a=True, run_b=True, run_c=True),
-    Config(key="redis", title="Redis store, argon2 t=3 m=64MiB", store="redis",
-           argon2=DEFAULT_ARGON2, run_a=True, run_b=True, run_c=False),
-    Config(key="sqlite-floor", title="SQLite store, argon2 t=2 m=19MiB (OWASP floor)",
-           store="sqlite", argon2=FLOOR_ARGON2, run_a=False, run_b=True, run_c=False,
-           informational=True),
+    Config(
+        key="sqlite",
+        title="SQLite store, argon2 t=3 m=64MiB",
+        store="sqlite",
+        argon2=DEFAULT_ARGON2,
+        run_a=True,
+        run_b=True,
+        run_c=True,
+    ),
+    Config(
+        key="redis",
+        title="Redis store, argon2 t=3 m=64MiB",
+        store="redis",
+        argon2=DEFAULT_ARGON2,
+        run_a=True,
+        run_b=True,
+        run_c=False,
+    ),
+    Config(
+        key="sqlite-floor",
+        title="SQLite store, argon2 t=2 m=19MiB (OWASP floor)",
+        store="sqlite",
+        argon2=FLOOR_ARGON2,
+        run_a=False,
+        run_b=True,
+        run_c=False,
+        informational=True,
+    ),
 ]
 
 
@@ -1188,13 +1384,16 @@ def main() -> int:
                 print(f"== {config.title}", flush=True)
                 try:
                     with stack(config, procs, tmp) as st:
-                        res.stacks.append({
-                            "title": config.title,
-                            "settings": ", ".join(
-                                f"`{k}={v}`" for k, v in sorted(st.env.items())
-                                if k.startswith(("BFF_", "API_"))
-                            ).replace(str(tmp), "$TMP"),
-                        })
+                        res.stacks.append(
+                            {
+                                "title": config.title,
+                                "settings": ", ".join(
+                                    f"`{k}={v}`"
+                                    for k, v in sorted(st.env.items())
+                                    if k.startswith(("BFF_", "API_"))
+                                ).replace(str(tmp), "$TMP"),
+                            }
+                        )
                         log_in(st)
                         if config.run_a:
                             print("   A: /healthz vs /bff/user", flush=True)
@@ -1207,8 +1406,9 @@ def main() -> int:
                             bench_b(st, wrk, plain, res)
                         for proc in (st.bff, st.api):
                             if proc.popen.poll() is not None:
-                                raise HarnessError(f"{proc.name} died during the run:\n"
-                                                   f"{proc.tail()}")
+                                raise HarnessError(
+                                    f"{proc.name} died during the run:\n{proc.tail()}"
+                                )
                 except HarnessError as exc:
                     res.errors.append(f"{config.title}: {exc}")
                     print(f"   harness error: {exc}", file=sys.stderr, flush=True)

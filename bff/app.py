@@ -56,7 +56,12 @@ def create_app(
     api_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Starlette:
     services = build_services(
-        settings, store=store, users=users, passwords=passwords, clock=clock, feed=feed,
+        settings,
+        store=store,
+        users=users,
+        passwords=passwords,
+        clock=clock,
+        feed=feed,
         api_transport=api_transport,
     )
 
@@ -136,9 +141,7 @@ def build_services(
         publish_lead=settings.jwks_cache_seconds,
         retain_seconds=MAX_ACCESS_TOKEN_TTL + CLOCK_SKEW,
     )
-    minter = TokenMinter(
-        keys=keys, issuer=settings.issuer, audience=settings.audience, clock=clock
-    )
+    minter = TokenMinter(keys=keys, issuer=settings.issuer, audience=settings.audience, clock=clock)
     token_cache = SessionTokenCache(minter=minter, clock=clock, ttl=settings.access_token_ttl)
     templates = Jinja2Templates(directory=FRONTEND / "templates")
     templates.env.autoescape = True
@@ -154,7 +157,8 @@ def build_services(
                 absolute_seconds=settings.session_absolute_seconds,
             ),
         ),
-        passwords=passwords or Argon2Passwords(
+        passwords=passwords
+        or Argon2Passwords(
             time_cost=settings.argon2_time_cost,
             memory_kib=settings.argon2_memory_kib,
             parallelism=settings.argon2_parallelism,
@@ -167,7 +171,11 @@ def build_services(
         token_cache=token_cache,
         feed=feed,
         revoker=Revoker(
-            store=session_store, feed=feed, token_cache=token_cache, clock=clock, audit=audit,
+            store=session_store,
+            feed=feed,
+            token_cache=token_cache,
+            clock=clock,
+            audit=audit,
             token_lifetime=MAX_ACCESS_TOKEN_TTL + CLOCK_SKEW,
         ),
         audit=audit,
@@ -184,7 +192,9 @@ def _wants_json(request: Request) -> bool:
     )
 
 
-def _error(request: Request, status: int, code: str, description: str, headers: dict[str, str]) -> Response:
+def _error(
+    request: Request, status: int, code: str, description: str, headers: dict[str, str]
+) -> Response:
     if _wants_json(request):
         body = {"error": code, "error_description": description}
         return JSONResponse(body, status_code=status, headers=headers)
@@ -205,7 +215,10 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
     # fail closed: no page, no token while the store cannot be checked
     log.warning("store unavailable: %s", exc)
     return _error(
-        request, 503, "temporarily_unavailable", "the service is temporarily unavailable",
+        request,
+        503,
+        "temporarily_unavailable",
+        "the service is temporarily unavailable",
         {"Retry-After": "5"},
     )
 

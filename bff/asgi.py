@@ -1,6 +1,6 @@
 """The ASGI entry point: the only place that reads os.environ.
 
-    uvicorn --factory bff.asgi:app
+uvicorn --factory bff.asgi:app
 """
 
 from __future__ import annotations

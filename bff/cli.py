@@ -142,8 +142,10 @@ async def _keys_list(settings: Settings, args: argparse.Namespace) -> int:
     signer, _ = ring.signer()
     published = {key.kid for key in ring.published()}
     for key in ring.keys():
-        state = "signing" if key.kid == signer.kid else (
-            "published" if key.kid in published else "expired"
+        state = (
+            "signing"
+            if key.kid == signer.kid
+            else ("published" if key.kid in published else "expired")
         )
         starts = datetime.fromtimestamp(key.sign_from, UTC).isoformat(timespec="seconds")
         print(f"{key.kid}  {key.alg}  {state:<9}  signs from {starts}")
@@ -166,7 +168,11 @@ async def _sessions_revoke(settings: Settings, args: argparse.Namespace) -> int:
     feed = feed_from_url(settings.session_store_url)
     clock = SystemClock()
     revoker = Revoker(
-        store=store, feed=feed, token_cache=None, clock=clock, audit=Audit(clock=clock),
+        store=store,
+        feed=feed,
+        token_cache=None,
+        clock=clock,
+        audit=Audit(clock=clock),
         token_lifetime=MAX_ACCESS_TOKEN_TTL + CLOCK_SKEW,
     )
     await users.open()

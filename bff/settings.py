@@ -92,9 +92,7 @@ class Settings:
             secret_key=reader.text("BFF_SECRET_KEY", ""),
             revocation_secret=reader.text("BFF_REVOCATION_SECRET", ""),
             session_idle_seconds=reader.integer("BFF_SESSION_IDLE_SECONDS", 1800, low=60),
-            session_absolute_seconds=reader.integer(
-                "BFF_SESSION_ABSOLUTE_SECONDS", 43200, low=60
-            ),
+            session_absolute_seconds=reader.integer("BFF_SESSION_ABSOLUTE_SECONDS", 43200, low=60),
             access_token_ttl=reader.integer(
                 "BFF_ACCESS_TOKEN_TTL", 300, low=30, high=MAX_ACCESS_TOKEN_TTL
             ),
@@ -109,9 +107,7 @@ class Settings:
             ),
             argon2_parallelism=reader.integer("BFF_ARGON2_PARALLELISM", 1, low=1, high=16),
             password_workers=reader.integer("BFF_PASSWORD_WORKERS", 1, low=1, high=64),
-            log_level=reader.choice(
-                "BFF_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")
-            ),
+            log_level=reader.choice("BFF_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         )
         if settings.session_absolute_seconds < settings.session_idle_seconds:
             raise ConfigError(

@@ -42,8 +42,11 @@ class UserStore(Protocol):
 
 def normalize_email(email: str) -> str:
     value = unicodedata.normalize("NFKC", email).strip().lower()
-    if not value or len(value) > MAX_EMAIL_LENGTH or "@" not in value or any(
-        ch.isspace() or ord(ch) < 32 for ch in value
+    if (
+        not value
+        or len(value) > MAX_EMAIL_LENGTH
+        or "@" not in value
+        or any(ch.isspace() or ord(ch) < 32 for ch in value)
     ):
         raise BadRequest("not a valid email address")
     return value
@@ -101,7 +104,6 @@ class SqliteUserStore:
 
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
         self._run("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
-
 
 
 def _user(row: sqlite3.Row) -> User:

@@ -79,7 +79,11 @@ def _environment(tmp: Path, bff_port: int, api_port: int) -> dict[str, str]:
 def _run_cli(env: dict[str, str], *args: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bff", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     if result.returncode != 0:
         pytest.fail(f"python -m bff {args[0]} failed ({result.returncode}):\n{result.stderr}")
@@ -91,10 +95,21 @@ def _start(name: str, module: str, port: int, env: dict[str, str], logs: Path) -
     with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "uvicorn", "--factory", f"{module}.asgi:app",
-                "--host", "127.0.0.1", "--port", str(port), "--no-proxy-headers",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                f"{module}.asgi:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-proxy-headers",
             ],
-            cwd=ROOT, env=env, stdout=out, stderr=err,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=err,
         )
     return _Server(name=name, process=process, stderr_path=stderr_path)
 
@@ -136,8 +151,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     _run_cli(env, "init")
     _run_cli(env, "users", "add", E2E_EMAIL, "--password", password)
     stack = Stack(
-        bff_url=env["BFF_PUBLIC_URL"], api_url=env["API_PUBLIC_URL"],
-        email=E2E_EMAIL, password=password,
+        bff_url=env["BFF_PUBLIC_URL"],
+        api_url=env["API_PUBLIC_URL"],
+        email=E2E_EMAIL,
+        password=password,
     )
     with contextlib.ExitStack() as cleanup:
         servers = [
@@ -167,4 +184,3 @@ def base_url(stack: Stack) -> str:
 def _short_timeouts(context: BrowserContext) -> None:
     # a local page that has not answered in 10 s is broken: fail fast, not after 30 s
     context.set_default_timeout(ACTION_TIMEOUT_MS)
-

@@ -54,9 +54,7 @@ def readable_cookies(page: Page) -> str:
     return str(page.evaluate("() => document.cookie"))
 
 
-def test_sign_in_form_lands_on_dashboard_showing_the_apis_answer(
-    page: Page, stack: Stack
-) -> None:
+def test_sign_in_form_lands_on_dashboard_showing_the_apis_answer(page: Page, stack: Stack) -> None:
     sign_in_to_dashboard(page, stack)
 
     expect(page.locator("#me-sub")).to_have_text(re.compile(r"\S"))

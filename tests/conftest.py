@@ -81,7 +81,9 @@ def bff_settings(tmp_path: Path, request: pytest.FixtureRequest) -> BffSettings:
 
 @pytest.fixture
 def api_settings() -> ApiSettings:
-    return ApiSettings(public_url=API_URL, issuer=BFF_URL, jwks_url=f"{BFF_URL}/.well-known/jwks.json")
+    return ApiSettings(
+        public_url=API_URL, issuer=BFF_URL, jwks_url=f"{BFF_URL}/.well-known/jwks.json"
+    )
 
 
 @pytest.fixture
@@ -132,14 +134,17 @@ class System:
     async def add_user(self, email: str, password: str, role: str = "user") -> str:
         services = self.bff_app.state.services
         user = await services.users.add(
-            email=email, password_hash=await services.passwords.hash(password), role=role,
+            email=email,
+            password_hash=await services.passwords.hash(password),
+            role=role,
             now=self.clock.now(),
         )
         return str(user.id)
 
     def new_browser(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.bff_app), base_url=BFF_URL,
+            transport=httpx.ASGITransport(app=self.bff_app),
+            base_url=BFF_URL,
             event_hooks={"response": [WATCH.on_response]},
         )
 
@@ -155,12 +160,18 @@ async def system(
     late_bff = LateApp()
     feed = MemoryRevocationFeed()
     api_app = create_api(
-        api_settings, clock=clock, jwks_transport=httpx.ASGITransport(app=late_bff),
+        api_settings,
+        clock=clock,
+        jwks_transport=httpx.ASGITransport(app=late_bff),
         revocation_source=InProcessFeed(late_bff),
     )
     bff_app = create_bff(
-        bff_settings, store=store, clock=clock, passwords=SharedPasswords(passwords),
-        feed=feed, api_transport=httpx.ASGITransport(app=api_app),
+        bff_settings,
+        store=store,
+        clock=clock,
+        passwords=SharedPasswords(passwords),
+        feed=feed,
+        api_transport=httpx.ASGITransport(app=api_app),
     )
     late_bff.app = bff_app
     async with AsyncExitStack() as stack:
@@ -169,7 +180,8 @@ async def system(
         await stack.enter_async_context(api_app.router.lifespan_context(api_app))
         browser = await stack.enter_async_context(
             httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=bff_app), base_url=BFF_URL,
+                transport=httpx.ASGITransport(app=bff_app),
+                base_url=BFF_URL,
                 event_hooks={"response": [WATCH.on_response]},
             )
         )
@@ -219,8 +231,12 @@ async def login(
     page = await client.get("/login")
     return await client.post(
         "/login",
-        data={"csrf_token": csrf_from(page.text), "email": email, "password": password,
-              "next": next_url},
+        data={
+            "csrf_token": csrf_from(page.text),
+            "email": email,
+            "password": password,
+            "next": next_url,
+        },
     )
 
 

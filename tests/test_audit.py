@@ -37,7 +37,7 @@ def captured() -> Capture:
 def _events(capture: Capture) -> list[dict[str, object]]:
     prefix = "bff.audit INFO "
     return [
-        json.loads(line[len(prefix):].rsplit(" ", 1)[0])
+        json.loads(line[len(prefix) :].rsplit(" ", 1)[0])
         for line in capture.lines
         if line.startswith(prefix)
     ]
@@ -65,14 +65,22 @@ async def test_every_flow_is_audited_and_no_secret_reaches_a_log(
     page = await system.bff.get("/account")
     await system.bff.post(
         "/account/password",
-        data={"csrf_token": csrf_from(page.text), "current_password": "wrong current one",
-              "new_password": new_password, "confirm_password": new_password},
+        data={
+            "csrf_token": csrf_from(page.text),
+            "current_password": "wrong current one",
+            "new_password": new_password,
+            "confirm_password": new_password,
+        },
     )
     page = await system.bff.get("/account")
     await system.bff.post(
         "/account/password",
-        data={"csrf_token": csrf_from(page.text), "current_password": PASSWORD,
-              "new_password": new_password, "confirm_password": new_password},
+        data={
+            "csrf_token": csrf_from(page.text),
+            "current_password": PASSWORD,
+            "new_password": new_password,
+            "confirm_password": new_password,
+        },
     )
     secrets.add(system.bff.cookies["__Host-sid"])
     page = await system.bff.get("/dashboard")
@@ -84,8 +92,14 @@ async def test_every_flow_is_audited_and_no_secret_reaches_a_log(
     events = _events(captured)
     names = [event["event"] for event in events]
     for expected in (
-        "login.failed", "login.succeeded", "token.minted", "login.throttled", "logout",
-        "password.change_failed", "password.changed", "session.revoked",
+        "login.failed",
+        "login.succeeded",
+        "token.minted",
+        "login.throttled",
+        "logout",
+        "password.change_failed",
+        "password.changed",
+        "session.revoked",
     ):
         assert expected in names, expected
     for event in events:

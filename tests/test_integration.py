@@ -16,7 +16,10 @@ async def test_js_token_from_the_bff_is_accepted_by_the_api(system: System, user
     response = await system.api.get("/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     assert response.json() == {
-        "sub": user_id, "role": "user", "scope": "notes:read notes:write", "client_id": "bff"
+        "sub": user_id,
+        "role": "user",
+        "scope": "notes:read notes:write",
+        "client_id": "bff",
     }
 
 

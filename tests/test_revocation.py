@@ -43,7 +43,9 @@ async def test_logout_kills_the_js_token_at_the_api(system: System, user_id: str
     assert "revoked" in response.json()["error_description"]
 
 
-async def test_form_logout_kills_the_proxy_and_dashboard_token_too(system: System, user_id: str) -> None:
+async def test_form_logout_kills_the_proxy_and_dashboard_token_too(
+    system: System, user_id: str
+) -> None:
     await login(system.bff)
     await system.bff.get("/dashboard")  # the BFF minted and cached its own token
     sid = (await system.bff.get("/bff/user", headers=JSON)).json()["sid"]
@@ -77,8 +79,12 @@ async def test_password_change_kills_every_earlier_token(system: System, user_id
     new_password = "a brand new password"
     response = await system.bff.post(
         "/account/password",
-        data={"csrf_token": csrf_from(page.text), "current_password": PASSWORD,
-              "new_password": new_password, "confirm_password": new_password},
+        data={
+            "csrf_token": csrf_from(page.text),
+            "current_password": PASSWORD,
+            "new_password": new_password,
+            "confirm_password": new_password,
+        },
     )
     assert response.status_code == 303
     for token in tokens:
@@ -96,7 +102,9 @@ async def test_an_api_started_after_the_logout_learns_it_from_the_replay(
     late = LateApp()
     late.app = system.bff_app
     restarted = create_api(
-        api_settings, clock=system.clock, jwks_transport=httpx.ASGITransport(app=late),
+        api_settings,
+        clock=system.clock,
+        jwks_transport=httpx.ASGITransport(app=late),
         revocation_source=InProcessFeed(late),
     )
     async with restarted.router.lifespan_context(restarted):

@@ -25,7 +25,10 @@ pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 
 @pytest.fixture
 async def instances(
-    bff_settings: Settings, redis_url: str, passwords, tmp_path: Path  # type: ignore[no-untyped-def]
+    bff_settings: Settings,
+    redis_url: str,
+    passwords,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
     clock = FrozenClock()
     apps: list[Starlette] = [
@@ -44,14 +47,19 @@ async def instances(
             await stack.enter_async_context(app.router.lifespan_context(app))
         services = apps[0].state.services
         await services.users.add(
-            email="alice@example.com", password_hash=await services.passwords.hash(PASSWORD),
-            role="user", now=clock.now(),
+            email="alice@example.com",
+            password_hash=await services.passwords.hash(PASSWORD),
+            role="user",
+            now=clock.now(),
         )
         clients = [
-            await stack.enter_async_context(httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url=BFF_URL,
-                event_hooks={"response": [WATCH.on_response]},
-            ))
+            await stack.enter_async_context(
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app),
+                    base_url=BFF_URL,
+                    event_hooks={"response": [WATCH.on_response]},
+                )
+            )
             for app in apps
         ]
         yield clients[0], clients[1]

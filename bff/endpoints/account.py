@@ -131,9 +131,7 @@ class PasswordEndpoints(_AccountPages):
         if throttled is not None:
             return throttled
         if not await self.s.passwords.verify(user.password_hash, current):
-            self.s.audit.event(
-                "password.change_failed", request, user_id=user.id, sid=session.sid
-            )
+            self.s.audit.event("password.change_failed", request, user_id=user.id, sid=session.sid)
             return await self._form(request, session, error=WRONG_PASSWORD, status=400)
         await self.s.sessions.store.reset(_attempts_key(user.id))
         return await self._replace_sessions(request, user, new)

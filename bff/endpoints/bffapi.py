@@ -87,8 +87,13 @@ class BffEndpoints:
             role=session.role,
         )
         self.s.audit.event(
-            "token.minted", request, user_id=session.user_id, sid=session.sid,
-            jti=minted.jti, client_id=JS_CLIENT_ID, scope=minted.scope,
+            "token.minted",
+            request,
+            user_id=session.user_id,
+            sid=session.sid,
+            jti=minted.jti,
+            client_id=JS_CLIENT_ID,
+            scope=minted.scope,
         )
         return JSONResponse(
             {

@@ -80,9 +80,7 @@ async def read_params(request: Request, max_bytes: int) -> dict[str, Any]:
 def _parse_urlencoded(body: bytes) -> dict[str, str]:
     try:
         text = body.decode("ascii")
-        pairs = parse_qsl(
-            text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict"
-        )
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
     except (UnicodeDecodeError, ValueError):
         raise BadRequest("the form is not valid application/x-www-form-urlencoded") from None
     form: dict[str, str] = {}

@@ -71,7 +71,9 @@ class LoginEndpoints:
         self.s.audit.event("login.succeeded", request, user_id=user.id, sid=session.sid)
         response = RedirectResponse(next_url, status_code=303)
         set_session_cookie(response, cookie_value)
-        response.delete_cookie(LOGIN_COOKIE, path="/", secure=True, httponly=True, samesite=SAME_SITE)
+        response.delete_cookie(
+            LOGIN_COOKIE, path="/", secure=True, httponly=True, samesite=SAME_SITE
+        )
         return response
 
     async def logout(self, request: Request) -> Response:
@@ -128,7 +130,12 @@ class LoginEndpoints:
         )
         if fresh:
             response.set_cookie(
-                LOGIN_COOKIE, nonce, path="/", secure=True, httponly=True, samesite=SAME_SITE,
+                LOGIN_COOKIE,
+                nonce,
+                path="/",
+                secure=True,
+                httponly=True,
+                samesite=SAME_SITE,
                 max_age=3600,
             )
         return response

@@ -30,7 +30,11 @@ class PageEndpoints:
             return _to_login(request)
         me, problem = await self._fetch_me(session)
         return await render_page(
-            self.s, request, session, "dashboard.html", {"me": me, "problem": problem},
+            self.s,
+            request,
+            session,
+            "dashboard.html",
+            {"me": me, "problem": problem},
             status=200 if problem is None else 502,
         )
 

@@ -30,14 +30,32 @@ TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 DEADLINE = 30.0
 # allowlists, not denylists: an unknown header (X-Original-URL, Forwarded, X-Real-IP…) that some
 # upstream stack might trust is never forwarded, and none the API sends can reach the browser
-REQUEST_HEADERS = frozenset({
-    "accept", "accept-language", "content-type", "content-language", "content-length",
-    "if-match", "if-none-match", "if-modified-since", "if-unmodified-since",
-})
-RESPONSE_HEADERS = frozenset({
-    "content-type", "content-length", "content-language", "etag",
-    "last-modified", "www-authenticate", "retry-after", "allow", "vary",
-})
+REQUEST_HEADERS = frozenset(
+    {
+        "accept",
+        "accept-language",
+        "content-type",
+        "content-language",
+        "content-length",
+        "if-match",
+        "if-none-match",
+        "if-modified-since",
+        "if-unmodified-since",
+    }
+)
+RESPONSE_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "content-language",
+        "etag",
+        "last-modified",
+        "www-authenticate",
+        "retry-after",
+        "allow",
+        "vary",
+    }
+)
 SEGMENT_ESCAPES = ("%2f", "%5c", "%25")  # encoded "/", "\" and "%": decoded again downstream
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -91,7 +109,7 @@ class ProxyEndpoint:
             url = self._base.copy_with(raw_path=raw)
         except httpx.InvalidURL:
             raise BadRequest("the path cannot be forwarded") from None
-        # defence in depth: whatever the path held, only the API's origin and base path are reachable
+        # defence in depth: whatever the path held, only the API's origin and base path remain
         if not _within(url, self._base):
             raise BadRequest("the path cannot be forwarded")
         return url
@@ -131,7 +149,9 @@ class ProxyEndpoint:
             raise
         return UpstreamResponse(upstream, headers=headers)
 
-    def _response_headers(self, upstream: httpx.Response, url: httpx.URL) -> list[tuple[bytes, bytes]]:
+    def _response_headers(
+        self, upstream: httpx.Response, url: httpx.URL
+    ) -> list[tuple[bytes, bytes]]:
         named = _connection_tokens(upstream.headers.get_list("connection"))
         if upstream.headers.get("content-encoding", "identity").lower() != "identity":
             # httpx decodes the body, so the encoded length no longer holds
@@ -145,7 +165,9 @@ class ProxyEndpoint:
         location = self._local_location(upstream.headers.get("location"), url)
         if location is not None:
             headers.append((b"location", location.encode("ascii")))
-        cache = _private_cache_control(upstream.headers.get_list("cache-control", split_commas=True))
+        cache = _private_cache_control(
+            upstream.headers.get_list("cache-control", split_commas=True)
+        )
         headers.append((b"cache-control", cache.encode("ascii")))
         return headers
 
@@ -159,7 +181,7 @@ class ProxyEndpoint:
             return None
         for base in self._origins:
             if _within(target, base):
-                return PREFIX + target.raw_path[len(base.raw_path):].decode("ascii")
+                return PREFIX + target.raw_path[len(base.raw_path) :].decode("ascii")
         return None
 
 
@@ -206,10 +228,10 @@ def _raw_suffix(scope: Scope) -> bytes:
     raw: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
     root = scope.get("root_path", "").encode("utf-8")
     if root and raw.startswith(root):
-        raw = raw[len(root):]
+        raw = raw[len(root) :]
     if not raw.startswith(PREFIX.encode()):
         raise BadRequest("the path must stay under /api/")
-    return raw[len(PREFIX):]
+    return raw[len(PREFIX) :]
 
 
 def _query(scope: Scope) -> bytes:

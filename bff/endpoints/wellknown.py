@@ -54,9 +54,7 @@ def routes(services: Services) -> list[Route]:
     endpoints = WellKnownEndpoints(services)
     return [
         Route("/.well-known/jwks.json", endpoints.jwks, methods=["GET"]),
-        Route(
-            "/.well-known/oauth-authorization-server", endpoints.metadata, methods=["GET"]
-        ),
+        Route("/.well-known/oauth-authorization-server", endpoints.metadata, methods=["GET"]),
         Route("/healthz", endpoints.healthz, methods=["GET"]),
         Route("/readyz", endpoints.readyz, methods=["GET"]),
     ]

@@ -33,7 +33,10 @@ class RedisRevocationFeed:
 
     async def publish(self, event: RevocationEvent) -> None:
         fields: dict[Any, Any] = {
-            "kind": event.kind, "value": event.value, "at": event.at, "until": event.until
+            "kind": event.kind,
+            "value": event.value,
+            "at": event.at,
+            "until": event.until,
         }
         try:
             await self._client().xadd(STREAM, fields, maxlen=MAX_LENGTH, approximate=True)
@@ -67,7 +70,10 @@ def _event(entry_id: str, fields: dict[Any, Any]) -> RevocationEvent:
     try:
         if kind in KINDS:
             return RevocationEvent(
-                id=entry_id, kind=kind, value=str(fields["value"]), at=float(fields["at"]),
+                id=entry_id,
+                kind=kind,
+                value=str(fields["value"]),
+                at=float(fields["at"]),
                 until=float(fields["until"]),
             )
     except (KeyError, ValueError):

@@ -51,7 +51,10 @@ class SqliteRevocationFeed:
         )
         return [
             RevocationEvent(
-                id=str(row["id"]), kind=row["kind"], value=row["value"], at=row["at"],
+                id=str(row["id"]),
+                kind=row["kind"],
+                value=row["value"],
+                at=row["at"],
                 until=row["until"],
             )
             for row in rows

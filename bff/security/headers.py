@@ -14,7 +14,11 @@ CACHEABLE_PREFIXES = ("/static/",)
 
 class SecurityHeadersMiddleware:
     def __init__(
-        self, app: ASGIApp, *, connect_origins: tuple[str, ...], trusted_proxies: tuple[Network, ...]
+        self,
+        app: ASGIApp,
+        *,
+        connect_origins: tuple[str, ...],
+        trusted_proxies: tuple[Network, ...],
     ) -> None:
         self.app = app
         self._connect = " ".join(connect_origins)
@@ -27,7 +31,9 @@ class SecurityHeadersMiddleware:
         nonce = secrets.token_urlsafe(16)
         request_id = secrets.token_hex(8)
         state = scope.setdefault("state", {})
-        state.update(csp_nonce=nonce, request_id=request_id, client_ip=client_ip(scope, self._trusted))
+        state.update(
+            csp_nonce=nonce, request_id=request_id, client_ip=client_ip(scope, self._trusted)
+        )
         path: str = scope.get("path", "")
         https = scope.get("scheme") == "https" or forwarded_https(scope, self._trusted)
 

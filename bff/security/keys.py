@@ -49,8 +49,10 @@ class SigningKey:
 
 def generate_key(alg: str, *, now: float, sign_from: float) -> SigningKey:
     private: PrivateKey
-    private = ed25519.Ed25519PrivateKey.generate() if alg == "EdDSA" else ec.generate_private_key(
-        ec.SECP256R1()
+    private = (
+        ed25519.Ed25519PrivateKey.generate()
+        if alg == "EdDSA"
+        else ec.generate_private_key(ec.SECP256R1())
     )
     pem = private.private_bytes(
         serialization.Encoding.PEM,

@@ -38,9 +38,7 @@ def check_new_password(password: str) -> None:
 
 
 class Argon2Passwords:
-    def __init__(
-        self, *, time_cost: int, memory_kib: int, parallelism: int, workers: int
-    ) -> None:
+    def __init__(self, *, time_cost: int, memory_kib: int, parallelism: int, workers: int) -> None:
         self._hasher = PasswordHasher(
             time_cost=time_cost,
             memory_cost=memory_kib,

@@ -32,7 +32,9 @@ class SessionManager:
         self._clock = clock
         self._policy = policy
 
-    async def start(self, *, user_id: str, role: str, user_agent: str, ip: str) -> tuple[str, Session]:
+    async def start(
+        self, *, user_id: str, role: str, user_agent: str, ip: str
+    ) -> tuple[str, Session]:
         """A brand-new session; returns the secret cookie value (never stored) and the record."""
         now = self._clock.now()
         cookie_value = secrets.token_urlsafe(32)

@@ -76,7 +76,9 @@ end
 """
 
 # ARGV: prefix, ttl_ms, id_hash, sid, user_id, field, value, ...
-_CREATE = _LUA_HELPERS + """
+_CREATE = (
+    _LUA_HELPERS
+    + """
 local ttl = tonumber(ARGV[2])
 local key = prefix .. 'session:' .. ARGV[3]
 drop(ARGV[3])
@@ -87,9 +89,12 @@ redis.call('SADD', prefix .. 'user:' .. ARGV[5], ARGV[3])
 extend(prefix .. 'user:' .. ARGV[5], ttl)
 return 1
 """
+)
 
 # ARGV: prefix, id_hash, last_seen, idle_expires_at
-_TOUCH = _LUA_HELPERS + """
+_TOUCH = (
+    _LUA_HELPERS
+    + """
 local key = prefix .. 'session:' .. ARGV[2]
 local sid, user_id, absolute = unpack(
   redis.call('HMGET', key, 'sid', 'user_id', 'absolute_expires_at'))
@@ -102,31 +107,43 @@ redis.call('PEXPIRE', prefix .. 'sid:' .. sid, ttl)
 extend(prefix .. 'user:' .. user_id, ttl)
 return 1
 """
+)
 
 # ARGV: prefix, id_hash
-_DELETE = _LUA_HELPERS + """
+_DELETE = (
+    _LUA_HELPERS
+    + """
 return drop(ARGV[2])
 """
+)
 
 # ARGV: prefix, sid
-_DELETE_SID = _LUA_HELPERS + """
+_DELETE_SID = (
+    _LUA_HELPERS
+    + """
 local id_hash = redis.call('GET', prefix .. 'sid:' .. ARGV[2])
 if not id_hash then return false end
 if redis.call('HGET', prefix .. 'session:' .. id_hash, 'sid') ~= ARGV[2] then return false end
 return drop(id_hash)
 """
+)
 
 # ARGV: prefix, user_id
-_LIST_USER = _LUA_HELPERS + """
+_LIST_USER = (
+    _LUA_HELPERS
+    + """
 local records = {}
 for _, id_hash in ipairs(members(ARGV[2])) do
   table.insert(records, redis.call('HGETALL', prefix .. 'session:' .. id_hash))
 end
 return records
 """
+)
 
 # ARGV: prefix, user_id[, keep_sid]
-_DELETE_USER = _LUA_HELPERS + """
+_DELETE_USER = (
+    _LUA_HELPERS
+    + """
 local keep = ARGV[3]
 local dropped = {}
 for _, id_hash in ipairs(members(ARGV[2])) do
@@ -136,6 +153,7 @@ for _, id_hash in ipairs(members(ARGV[2])) do
 end
 return dropped
 """
+)
 
 # KEYS: counter; ARGV: now, ends_at, ttl_ms. The window starts at the first hit and ends by the
 # caller's clock (like the other stores); the key's TTL only collects it afterwards.

@@ -53,9 +53,16 @@ class SqliteSessionStore:
         self._run(
             f"INSERT INTO sessions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                session.id_hash, session.sid, session.user_id, session.role, session.created_at,
-                session.last_seen, session.idle_expires_at, session.absolute_expires_at,
-                session.user_agent, session.ip,
+                session.id_hash,
+                session.sid,
+                session.user_id,
+                session.role,
+                session.created_at,
+                session.last_seen,
+                session.idle_expires_at,
+                session.absolute_expires_at,
+                session.user_agent,
+                session.ip,
             ),
         )
 
@@ -70,9 +77,7 @@ class SqliteSessionStore:
         )
 
     async def delete(self, id_hash: str) -> Session | None:
-        rows = self._run(
-            f"DELETE FROM sessions WHERE id_hash = ? RETURNING {_COLUMNS}", (id_hash,)
-        )
+        rows = self._run(f"DELETE FROM sessions WHERE id_hash = ? RETURNING {_COLUMNS}", (id_hash,))
         return _session(rows[0]) if rows else None
 
     async def delete_sid(self, sid: str) -> Session | None:
@@ -129,7 +134,6 @@ class SqliteSessionStore:
             (now, now),
         )
         return len(rows)
-
 
 
 def _session(row: sqlite3.Row) -> Session:

@@ -31,7 +31,9 @@ JWKS_URL = f"{ISSUER}/.well-known/jwks.json"
 @dataclass
 class Signer:
     kid: str = field(default_factory=lambda: secrets.token_urlsafe(8))
-    key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
+    key: ec.EllipticCurvePrivateKey = field(
+        default_factory=lambda: ec.generate_private_key(ec.SECP256R1())
+    )
 
     def jwk(self) -> dict[str, Any]:
         public = ECAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
@@ -69,15 +71,27 @@ class ApiHarness:
     def claims(self, **overrides: Any) -> dict[str, Any]:
         now = int(self.clock.now())
         claims: dict[str, Any] = {
-            "iss": ISSUER, "aud": AUDIENCE, "sub": "u_alice", "iat": now, "exp": now + 300,
-            "jti": secrets.token_urlsafe(8), "client_id": "bff",
-            "scope": "notes:read notes:write", "sid": "s_1", "role": "user",
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": "u_alice",
+            "iat": now,
+            "exp": now + 300,
+            "jti": secrets.token_urlsafe(8),
+            "client_id": "bff",
+            "scope": "notes:read notes:write",
+            "sid": "s_1",
+            "role": "user",
         }
         claims.update(overrides)
         return {k: v for k, v in claims.items() if v is not None}
 
-    def token(self, *, headers: dict[str, Any] | None = None, signer: Signer | None = None,
-              **overrides: Any) -> str:
+    def token(
+        self,
+        *,
+        headers: dict[str, Any] | None = None,
+        signer: Signer | None = None,
+        **overrides: Any,
+    ) -> str:
         signer = signer or self.signer
         header = {"kid": signer.kid, "typ": "at+jwt", **(headers or {})}
         return jwt.encode(self.claims(**overrides), signer.key, algorithm="ES256", headers=header)
@@ -104,7 +118,9 @@ async def harness(tmp_path: Path) -> AsyncIterator[ApiHarness]:
         public_url=AUDIENCE, issuer=ISSUER, jwks_url=JWKS_URL, var_dir=tmp_path / "var"
     )
     app = create_app(
-        settings, clock=clock, jwks_transport=httpx.MockTransport(server.handler),
+        settings,
+        clock=clock,
+        jwks_transport=httpx.MockTransport(server.handler),
         revocation_source=QuietFeed(),
     )
     async with app.router.lifespan_context(app):
@@ -122,8 +138,11 @@ def b64(data: bytes | str | dict[str, Any]) -> str:
     return jwt.utils.base64url_encode(data).decode()
 
 
-def sign_raw(header: bytes | str | dict[str, Any], payload: bytes | str | dict[str, Any],
-             key: ec.EllipticCurvePrivateKey) -> str:
+def sign_raw(
+    header: bytes | str | dict[str, Any],
+    payload: bytes | str | dict[str, Any],
+    key: ec.EllipticCurvePrivateKey,
+) -> str:
     """An ES256 JWS over exactly these header and payload bytes (PyJWT would normalise them)."""
     signing_input = f"{b64(header)}.{b64(payload)}"
     der = key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))

@@ -65,8 +65,9 @@ _ABSENT: Any = object()  # marks a header parameter to leave out
 def forge(harness: ApiHarness, *, headers: dict[str, Any] | None = None, **claims: Any) -> str:
     """A token really signed by the API's trusted key, with any header and claims: only the
     check under test can refuse it."""
-    return sign_raw(header(harness, **(headers or {})), harness.claims(**claims),
-                    harness.signer.key)
+    return sign_raw(
+        header(harness, **(headers or {})), harness.claims(**claims), harness.signer.key
+    )
 
 
 def segments(token: str) -> list[str]:
@@ -110,8 +111,21 @@ async def test_alg_none_is_refused_in_every_casing(
 
 
 @pytest.mark.parametrize(
-    "alg", ["HS256", "RS256", "PS256", "ES384", "ES512", "ES256K", "es256", "ES256 ", "", None,
-            ["ES256"], {"alg": "ES256"}]
+    "alg",
+    [
+        "HS256",
+        "RS256",
+        "PS256",
+        "ES384",
+        "ES512",
+        "ES256K",
+        "es256",
+        "ES256 ",
+        "",
+        None,
+        ["ES256"],
+        {"alg": "ES256"},
+    ],
 )
 async def test_algorithms_outside_the_pinned_list_are_refused(
     harness: ApiHarness, alg: Any
@@ -240,9 +254,7 @@ async def test_a_signature_swapped_from_another_valid_token_is_refused(
 
 
 @pytest.mark.parametrize("claim", ["exp", "iat", "iss", "aud", "sub", "jti", "scope", "client_id"])
-async def test_a_token_missing_a_required_claim_is_refused(
-    harness: ApiHarness, claim: str
-) -> None:
+async def test_a_token_missing_a_required_claim_is_refused(harness: ApiHarness, claim: str) -> None:
     token = forge(harness, **{claim: None})
     assert claim not in json.loads(base64.urlsafe_b64decode(segments(token)[1] + "=="))
     assert_invalid_token(await harness.me(token))
@@ -266,9 +278,7 @@ async def test_a_token_missing_a_required_claim_is_refused(
         pytest.param(1, id="number"),
     ],
 )
-async def test_an_issuer_other_than_exactly_ours_is_refused(
-    harness: ApiHarness, iss: Any
-) -> None:
+async def test_an_issuer_other_than_exactly_ours_is_refused(harness: ApiHarness, iss: Any) -> None:
     assert_invalid_token(await harness.me(forge(harness, iss=iss)))
 
 
@@ -340,8 +350,10 @@ async def test_typ_is_compared_as_a_case_insensitive_media_type(
         pytest.param({"b64": False}, id="b64-false-uncritical"),
         pytest.param({"crit": []}, id="crit-empty"),
         pytest.param({"crit": "exp"}, id="crit-string"),
-        pytest.param({"crit": ["https://example.com/mfa"], "https://example.com/mfa": True},
-                     id="crit-unknown-extension"),
+        pytest.param(
+            {"crit": ["https://example.com/mfa"], "https://example.com/mfa": True},
+            id="crit-unknown-extension",
+        ),
     ],
 )
 async def test_critical_header_extensions_are_refused(
@@ -354,10 +366,15 @@ def attacker_certificate(key: ec.EllipticCurvePrivateKey) -> bytes:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bff.test")])
     now = datetime(2027, 1, 1, tzinfo=UTC)
     return (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(1)
-        .not_valid_before(now).not_valid_after(now + timedelta(days=3650))
-        .sign(key, hashes.SHA256()).public_bytes(Encoding.DER)
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=3650))
+        .sign(key, hashes.SHA256())
+        .public_bytes(Encoding.DER)
     )
 
 
@@ -387,8 +404,9 @@ async def test_a_key_carried_in_the_header_is_never_trusted_nor_fetched(
     )
     harness.clock.advance(31)
     kid = attacker.kid if kid_of == "attacker" else harness.signer.kid
-    token = harness.token(signer=attacker, headers={"kid": kid,
-                                                    **embedded_key_headers(attacker)[carrier]})
+    token = harness.token(
+        signer=attacker, headers={"kid": kid, **embedded_key_headers(attacker)[carrier]}
+    )
     assert_invalid_token(await harness.me(token))
     assert all(url == JWKS_URL for url in harness.jwks.requested), harness.jwks.requested
 
@@ -487,8 +505,9 @@ def shapes(token: str) -> dict[str, str]:
         "impossible-base64-length": f"{head}.{body}.{sig}a",
         "whitespace-inside": f"{head}. {body}.{sig}",
         "json-serialization": json.dumps({"protected": head, "payload": body, "signature": sig}),
-        "mixed-json-and-compact": json.dumps({f"{head}.{body}.": "", "protected": head,
-                                              "payload": body, "signature": sig}),
+        "mixed-json-and-compact": json.dumps(
+            {f"{head}.{body}.": "", "protected": head, "payload": body, "signature": sig}
+        ),
     }
 
 
@@ -642,9 +661,7 @@ async def test_the_30_second_leeway_is_honoured(
         pytest.param("Bearer " + "a" * 5000, id="over-4KiB"),
     ],
 )
-async def test_malformed_authorization_headers_are_refused(
-    harness: ApiHarness, shape: str
-) -> None:
+async def test_malformed_authorization_headers_are_refused(harness: ApiHarness, shape: str) -> None:
     assert_invalid_token(await send(harness, shape.format(t=harness.token())))
 
 
@@ -665,8 +682,10 @@ async def test_rfc_conformant_authorization_variants_are_accepted(
 
 async def test_two_authorization_headers_are_refused(harness: ApiHarness) -> None:
     # a proxy and the API could each read a different one: refuse the ambiguity
-    headers = [("Authorization", f"Bearer {harness.token()}"),
-               ("Authorization", f"Bearer {harness.token(sub='u_mallory')}")]
+    headers = [
+        ("Authorization", f"Bearer {harness.token()}"),
+        ("Authorization", f"Bearer {harness.token(sub='u_mallory')}"),
+    ]
     assert_invalid_token(await harness.client.get("/me", headers=headers))
 
 

@@ -215,24 +215,28 @@ def bad_documents(attacker: Signer) -> dict[str, Callable[[], httpx.Response]]:
     key = attacker.jwk()
     good = json.dumps({"keys": [key]}).encode()
     return {
-        "over-64KiB": lambda: httpx.Response(
-            200, json={"keys": [key], "pad": "x" * 64 * 1024}),
+        "over-64KiB": lambda: httpx.Response(200, json={"keys": [key], "pad": "x" * 64 * 1024}),
         "over-64KiB-without-length": lambda: httpx.Response(
-            200, stream=CountingStream(b" " * 4096 + good, limit=256 * 1024)),
+            200, stream=CountingStream(b" " * 4096 + good, limit=256 * 1024)
+        ),
         "not-json": lambda: httpx.Response(200, text="<html>keys</html>"),
         "not-utf8": lambda: httpx.Response(200, content=b'{"keys": ["\xff\xfe"]}'),
         "keys-not-a-list": lambda: httpx.Response(200, json={"keys": {attacker.kid: key}}),
         "keys-missing": lambda: httpx.Response(200, json={"jwks": [key]}),
         "top-level-list": lambda: httpx.Response(200, json=[key]),
         "deeply-nested": lambda: httpx.Response(
-            200, content=b'{"keys": ' + b"[" * 30_000 + b"]" * 30_000 + b"}"),
+            200, content=b'{"keys": ' + b"[" * 30_000 + b"]" * 30_000 + b"}"
+        ),
         # identity was asked for: an encoded answer is refused, not inflated
         "gzip-encoded": lambda: httpx.Response(
-            200, content=gzip.compress(good), headers={"Content-Encoding": "gzip"}),
+            200, content=gzip.compress(good), headers={"Content-Encoding": "gzip"}
+        ),
         # a few KiB on the wire, 8 MiB once inflated: the cap must bound what is decoded
         "gzip-bomb": lambda: httpx.Response(
-            200, content=gzip.compress(good + b" " * 8 * 1024 * 1024),
-            headers={"Content-Encoding": "gzip"}),
+            200,
+            content=gzip.compress(good + b" " * 8 * 1024 * 1024),
+            headers={"Content-Encoding": "gzip"},
+        ),
     }
 
 
@@ -264,8 +268,9 @@ async def test_an_endless_document_is_cut_off_at_the_cap(harness: ApiHarness) ->
 Forge = Callable[[ApiHarness], tuple[dict[str, Any], str]]
 
 
-def _es256_with(key: ec.EllipticCurvePrivateKey, kid: str, harness: ApiHarness,
-                alg: str = "ES256") -> str:
+def _es256_with(
+    key: ec.EllipticCurvePrivateKey, kid: str, harness: ApiHarness, alg: str = "ES256"
+) -> str:
     signing_input = f"{b64({'alg': alg, 'typ': 'at+jwt', 'kid': kid})}.{b64(harness.claims())}"
     der = key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
     return f"{signing_input}.{b64(der_to_raw_signature(der, key.curve))}"
@@ -298,31 +303,49 @@ def hmac_key(harness: ApiHarness) -> tuple[dict[str, Any], str]:
 
 def rsa_key(harness: ApiHarness) -> tuple[dict[str, Any], str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = {**RSAAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": "k-rs",
-           "alg": "RS256", "use": "sig"}
+    jwk = {
+        **RSAAlgorithm.to_jwk(key.public_key(), as_dict=True),
+        "kid": "k-rs",
+        "alg": "RS256",
+        "use": "sig",
+    }
     header = {"kid": "k-rs", "typ": "at+jwt"}
     return jwk, jwt.encode(harness.claims(), key, algorithm="RS256", headers=header)
 
 
 def es256_on_p384(harness: ApiHarness) -> tuple[dict[str, Any], str]:
     key = ec.generate_private_key(ec.SECP384R1())
-    jwk = {**ECAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": "k-p384",
-           "alg": "ES256", "use": "sig"}
+    jwk = {
+        **ECAlgorithm.to_jwk(key.public_key(), as_dict=True),
+        "kid": "k-p384",
+        "alg": "ES256",
+        "use": "sig",
+    }
     return jwk, _es256_with(key, "k-p384", harness)
 
 
 def es256_on_ed25519(harness: ApiHarness) -> tuple[dict[str, Any], str]:
     key = ed25519.Ed25519PrivateKey.generate()
-    jwk = {**json.loads(OKPAlgorithm.to_jwk(key.public_key())), "kid": "k-okp", "alg": "ES256",
-           "use": "sig"}
-    signing_input = f"{b64({'alg': 'ES256', 'typ': 'at+jwt', 'kid': 'k-okp'})}.{b64(harness.claims())}"
+    jwk = {
+        **json.loads(OKPAlgorithm.to_jwk(key.public_key())),
+        "kid": "k-okp",
+        "alg": "ES256",
+        "use": "sig",
+    }
+    signing_input = (
+        f"{b64({'alg': 'ES256', 'typ': 'at+jwt', 'kid': 'k-okp'})}.{b64(harness.claims())}"
+    )
     return jwk, f"{signing_input}.{b64(key.sign(signing_input.encode()))}"
 
 
 def eddsa_on_p256(harness: ApiHarness) -> tuple[dict[str, Any], str]:
     key = ec.generate_private_key(ec.SECP256R1())
-    jwk = {**ECAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": "k-ed", "alg": "EdDSA",
-           "use": "sig"}
+    jwk = {
+        **ECAlgorithm.to_jwk(key.public_key(), as_dict=True),
+        "kid": "k-ed",
+        "alg": "EdDSA",
+        "use": "sig",
+    }
     return jwk, _es256_with(key, "k-ed", harness, alg="EdDSA")
 
 
@@ -359,15 +382,19 @@ async def test_an_unusable_key_in_the_jwks_is_ignored_and_never_used(
 
 
 @asynccontextmanager
-async def open_api(transport: httpx.AsyncBaseTransport, clock: FrozenClock,
-              **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def open_api(
+    transport: httpx.AsyncBaseTransport, clock: FrozenClock, **settings: Any
+) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(
         Settings(public_url=AUDIENCE, issuer=ISSUER, jwks_url=JWKS_URL, **settings),
-        clock=clock, jwks_transport=transport, revocation_source=QuietFeed(),
+        clock=clock,
+        jwks_transport=transport,
+        revocation_source=QuietFeed(),
     )
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url=AUDIENCE
-    ) as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=AUDIENCE) as client,
+    ):
         yield client
 
 
@@ -421,7 +448,8 @@ async def test_a_stalled_jwks_fetch_is_abandoned_at_its_deadline(
 
     signer, clock = Signer(), FrozenClock()
     async with open_api(httpx.MockTransport(handler), clock) as client:
-        harness = ApiHarness(client=client, clock=clock, signer=signer,
-                             jwks=JwksServer(signers=[signer]))
+        harness = ApiHarness(
+            client=client, clock=clock, signer=signer, jwks=JwksServer(signers=[signer])
+        )
         with anyio.fail_after(5):
             assert_keys_unavailable(await harness.me(harness.token()))

@@ -11,7 +11,10 @@ async def test_me_answers_with_the_token_claims(harness: ApiHarness) -> None:
     response = await harness.me(harness.token())
     assert response.status_code == 200
     assert response.json() == {
-        "sub": "u_alice", "role": "user", "scope": "notes:read notes:write", "client_id": "bff"
+        "sub": "u_alice",
+        "role": "user",
+        "scope": "notes:read notes:write",
+        "client_id": "bff",
     }
 
 

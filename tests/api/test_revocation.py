@@ -26,14 +26,25 @@ async def _lines(*lines: str) -> AsyncIterator[str]:
         yield line
 
 
-def _revoke(kind: str, value: str, *, at: float = 1_800_000_000.0, until: float = 1_800_001_000.0) -> str:
+def _revoke(
+    kind: str, value: str, *, at: float = 1_800_000_000.0, until: float = 1_800_001_000.0
+) -> str:
     return json.dumps({"kind": kind, "value": value, "at": at, "until": until})
 
 
 async def test_sse_parser_reads_events_ids_and_skips_heartbeats() -> None:
     stream = _lines(
-        "retry: 1000", "", ": ping", "", "id: 7", "event: revoke", f"data: {_revoke('sid', 's1')}",
-        "", "event: ready", "data: {}", "",
+        "retry: 1000",
+        "",
+        ": ping",
+        "",
+        "id: 7",
+        "event: revoke",
+        f"data: {_revoke('sid', 's1')}",
+        "",
+        "event: ready",
+        "data: {}",
+        "",
     )
     messages = [m async for m in parse_sse(stream)]
     assert messages == [
@@ -62,7 +73,13 @@ def test_list_revokes_by_sid_jti_and_subject_before_a_time() -> None:
 def test_list_ignores_malformed_events_and_forgets_expired_ones() -> None:
     clock = FrozenClock(1_800_000_000.0)
     revoked = RevocationList(clock=clock)
-    for bad in ("not json", "[]", '{"kind": "sid"}', _revoke("nope", "x"), '{"kind":"sid","value":1,"at":1,"until":2}'):
+    for bad in (
+        "not json",
+        "[]",
+        '{"kind": "sid"}',
+        _revoke("nope", "x"),
+        '{"kind":"sid","value":1,"at":1,"until":2}',
+    ):
         revoked.apply(bad)
     assert len(revoked) == 0
     revoked.apply(_revoke("sid", "s1", until=1_800_000_100.0))

@@ -79,7 +79,9 @@ def api_app(tmp_path: Path, signer: Signer, clock: FrozenClock) -> Iterator[Star
     server = JwksServer(signers=[signer])
     settings_ = Settings(public_url=AUDIENCE, issuer=ISSUER, jwks_url=JWKS_URL, var_dir=tmp_path)
     yield create_app(
-        settings_, clock=clock, jwks_transport=httpx.MockTransport(server.handler),
+        settings_,
+        clock=clock,
+        jwks_transport=httpx.MockTransport(server.handler),
         revocation_source=QuietFeed(),
     )
     # schemathesis runs the app's lifespan itself and keeps it (and the database) open until told

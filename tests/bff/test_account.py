@@ -361,8 +361,11 @@ async def test_password_change_without_the_csrf_token_is_forbidden(
     system: System, user_id: str, token: str | None
 ) -> None:
     await login(system.bff)
-    data = {"current_password": PASSWORD, "new_password": NEW_PASSWORD,
-            "confirm_password": NEW_PASSWORD}
+    data = {
+        "current_password": PASSWORD,
+        "new_password": NEW_PASSWORD,
+        "confirm_password": NEW_PASSWORD,
+    }
     if token is not None:
         data["csrf_token"] = token
     response = await system.bff.post("/account/password", data=data)

@@ -37,7 +37,9 @@ async def test_user_needs_the_csrf_header(system: System, user_id: str) -> None:
     assert (await system.bff.get("/bff/user")).status_code == 403
 
 
-async def test_token_is_a_short_lived_es256_at_jwt_bound_to_the_session(system: System, user_id: str) -> None:
+async def test_token_is_a_short_lived_es256_at_jwt_bound_to_the_session(
+    system: System, user_id: str
+) -> None:
     await login(system.bff)
     sid = (await system.bff.get("/bff/user", headers=JSON)).json()["sid"]
     response = await system.bff.post("/bff/token", headers=JSON)
@@ -81,9 +83,7 @@ async def test_token_from_a_cross_site_page_is_refused(system: System, user_id: 
         "/bff/token", headers={**JSON, "Origin": "https://evil.example"}
     )
     assert response.status_code == 403
-    response = await system.bff.post(
-        "/bff/token", headers={**JSON, "Sec-Fetch-Site": "same-site"}
-    )
+    response = await system.bff.post("/bff/token", headers={**JSON, "Sec-Fetch-Site": "same-site"})
     assert response.status_code == 403
 
 
@@ -163,7 +163,9 @@ async def test_a_token_never_outlives_its_session(system: System, user_id: str) 
     assert claims["exp"] - claims["iat"] == 120
 
 
-async def test_the_host_header_does_not_make_an_origin_acceptable(system: System, user_id: str) -> None:
+async def test_the_host_header_does_not_make_an_origin_acceptable(
+    system: System, user_id: str
+) -> None:
     await login(system.bff)
     response = await system.bff.post(
         "/bff/token", headers={**JSON, "Origin": "https://evil.example", "Host": "evil.example"}

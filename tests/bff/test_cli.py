@@ -101,7 +101,9 @@ def test_keys_rotate_publishes_a_key_that_signs_later_and_list_shows_it(
 
 def test_sessions_revoke_ends_every_session_and_tells_the_apis(tmp_path: Path) -> None:
     env = _env(tmp_path)
-    assert main(["users", "add", "a@example.com", "--password", "long enough password"], env=env) == 0
+    assert (
+        main(["users", "add", "a@example.com", "--password", "long enough password"], env=env) == 0
+    )
     database = tmp_path / "var" / "bff.sqlite3"
 
     async def open_sessions() -> list[str]:
@@ -109,9 +111,14 @@ def test_sessions_revoke_ends_every_session_and_tells_the_apis(tmp_path: Path) -
         await store.open()
         user = await _user(database, "a@example.com")
         manager = SessionManager(
-            store=store, clock=SystemClock(), policy=SessionPolicy(idle_seconds=60, absolute_seconds=60)
+            store=store,
+            clock=SystemClock(),
+            policy=SessionPolicy(idle_seconds=60, absolute_seconds=60),
         )
-        sids = [(await manager.start(user_id=user, role="user", user_agent="", ip=""))[1].sid for _ in range(2)]
+        sids = [
+            (await manager.start(user_id=user, role="user", user_agent="", ip=""))[1].sid
+            for _ in range(2)
+        ]
         await store.close()
         return sids
 

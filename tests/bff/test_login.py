@@ -50,7 +50,9 @@ async def test_store_holds_only_the_hash_of_the_session_id(system: System, user_
     assert session.sid != cookie_value
 
 
-async def test_wrong_password_and_unknown_user_get_the_same_401(system: System, user_id: str) -> None:
+async def test_wrong_password_and_unknown_user_get_the_same_401(
+    system: System, user_id: str
+) -> None:
     wrong = await login(system.bff, password="not the password at all")
     unknown = await login(system.bff, email="nobody@example.com")
     assert wrong.status_code == unknown.status_code == 401
@@ -68,7 +70,9 @@ async def test_login_without_csrf_token_is_refused(system: System, user_id: str)
     assert "__Host-sid" not in system.bff.cookies
 
 
-async def test_login_csrf_token_from_another_browser_is_refused(system: System, user_id: str) -> None:
+async def test_login_csrf_token_from_another_browser_is_refused(
+    system: System, user_id: str
+) -> None:
     attacker = system.new_browser()
     token = csrf_from((await attacker.get("/login")).text)
     await system.bff.get("/login")
@@ -82,7 +86,11 @@ async def test_cross_site_login_post_is_refused(system: System, user_id: str) ->
     page = await system.bff.get("/login")
     response = await system.bff.post(
         "/login",
-        data={"csrf_token": csrf_from(page.text), "email": "alice@example.com", "password": PASSWORD},
+        data={
+            "csrf_token": csrf_from(page.text),
+            "email": "alice@example.com",
+            "password": PASSWORD,
+        },
         headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
     )
     assert response.status_code == 403
@@ -97,7 +105,9 @@ async def test_next_only_goes_to_local_paths(system: System, user_id: str) -> No
     assert response.headers["location"] == "/app?tab=1"
 
 
-async def test_login_issues_a_new_session_id_and_kills_the_old_one(system: System, user_id: str) -> None:
+async def test_login_issues_a_new_session_id_and_kills_the_old_one(
+    system: System, user_id: str
+) -> None:
     await login(system.bff)
     first = system.bff.cookies["__Host-sid"]
     await login(system.bff)
@@ -107,7 +117,9 @@ async def test_login_issues_a_new_session_id_and_kills_the_old_one(system: Syste
     assert await store.get(hash_session_id(first)) is None
 
 
-async def test_a_session_id_the_server_did_not_issue_is_not_adopted(system: System, user_id: str) -> None:
+async def test_a_session_id_the_server_did_not_issue_is_not_adopted(
+    system: System, user_id: str
+) -> None:
     planted = "attacker-chosen-session-id-0123456789abcdefghijkl"
     system.bff.cookies.set("__Host-sid", planted, domain="bff.test")
     response = await system.bff.get("/bff/user", headers=JSON)
@@ -152,12 +164,18 @@ async def test_login_accepts_mixed_case_email(system: System, user_id: str) -> N
     assert response.status_code == 303
 
 
-async def test_same_origin_form_post_with_null_origin_is_accepted(system: System, user_id: str) -> None:
+async def test_same_origin_form_post_with_null_origin_is_accepted(
+    system: System, user_id: str
+) -> None:
     # what Chromium sends for a form post under a strict referrer policy
     page = await system.bff.get("/login")
     response = await system.bff.post(
         "/login",
-        data={"csrf_token": csrf_from(page.text), "email": "alice@example.com", "password": PASSWORD},
+        data={
+            "csrf_token": csrf_from(page.text),
+            "email": "alice@example.com",
+            "password": PASSWORD,
+        },
         headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
     )
     assert response.status_code == 303
@@ -168,7 +186,11 @@ async def test_null_origin_without_fetch_metadata_is_refused(system: System, use
     page = await system.bff.get("/login")
     response = await system.bff.post(
         "/login",
-        data={"csrf_token": csrf_from(page.text), "email": "alice@example.com", "password": PASSWORD},
+        data={
+            "csrf_token": csrf_from(page.text),
+            "email": "alice@example.com",
+            "password": PASSWORD,
+        },
         headers={"Origin": "null"},
     )
     assert response.status_code == 403
@@ -220,8 +242,11 @@ async def test_on_loopback_the_other_loopback_name_is_the_same_origin(
         page = await client.get("/login")
         response = await client.post(
             "/login",
-            data={"csrf_token": csrf_from(page.text), "email": "alice@example.com",
-                  "password": PASSWORD},
+            data={
+                "csrf_token": csrf_from(page.text),
+                "email": "alice@example.com",
+                "password": PASSWORD,
+            },
             headers={"Origin": origin},
         )
         assert response.status_code == expected, origin

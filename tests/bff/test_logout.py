@@ -8,7 +8,9 @@ from tests.conftest import JSON, System, csrf_from, login
 pytestmark = pytest.mark.anyio
 
 
-async def test_logout_deletes_the_session_and_clears_the_cookie(system: System, user_id: str) -> None:
+async def test_logout_deletes_the_session_and_clears_the_cookie(
+    system: System, user_id: str
+) -> None:
     await login(system.bff)
     cookie_value = system.bff.cookies["__Host-sid"]
     page = await system.bff.get("/dashboard")
@@ -22,7 +24,9 @@ async def test_logout_deletes_the_session_and_clears_the_cookie(system: System, 
     assert await store.get(hash_session_id(cookie_value)) is None
 
 
-async def test_replaying_the_old_cookie_after_logout_gets_the_login_page(system: System, user_id: str) -> None:
+async def test_replaying_the_old_cookie_after_logout_gets_the_login_page(
+    system: System, user_id: str
+) -> None:
     await login(system.bff)
     old = system.bff.cookies["__Host-sid"]
     page = await system.bff.get("/dashboard")
@@ -35,7 +39,9 @@ async def test_replaying_the_old_cookie_after_logout_gets_the_login_page(system:
     assert (await replay.get("/bff/user", headers=JSON)).status_code == 401
 
 
-async def test_logout_without_the_session_csrf_token_is_refused(system: System, user_id: str) -> None:
+async def test_logout_without_the_session_csrf_token_is_refused(
+    system: System, user_id: str
+) -> None:
     await login(system.bff)
     response = await system.bff.post("/logout", data={"csrf_token": "forged"})
     assert response.status_code == 403
@@ -72,7 +78,8 @@ async def test_cross_site_logout_is_refused(system: System, user_id: str, path: 
     await login(system.bff)
     page = await system.bff.get("/dashboard")
     response = await system.bff.post(
-        path, data={"csrf_token": csrf_from(page.text)},
+        path,
+        data={"csrf_token": csrf_from(page.text)},
         headers={**JSON, "Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
     )
     assert response.status_code == 403

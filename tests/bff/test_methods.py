@@ -9,8 +9,13 @@ from tests.conftest import JSON, System, login
 pytestmark = pytest.mark.anyio
 
 POST_ONLY = [
-    "/login", "/logout", "/bff/token", "/bff/logout", "/sessions/revoke",
-    "/sessions/revoke-others", "/account/password",
+    "/login",
+    "/logout",
+    "/bff/token",
+    "/bff/logout",
+    "/sessions/revoke",
+    "/sessions/revoke-others",
+    "/account/password",
 ]
 
 

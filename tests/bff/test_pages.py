@@ -15,7 +15,9 @@ async def test_dashboard_redirects_anonymous_users_to_login(system: System) -> N
     assert response.headers["location"] == "/login?next=%2Fdashboard"
 
 
-async def test_dashboard_shows_the_api_answer_without_exposing_the_token(system: System, user_id: str) -> None:
+async def test_dashboard_shows_the_api_answer_without_exposing_the_token(
+    system: System, user_id: str
+) -> None:
     await login(system.bff)
     response = await system.bff.get("/dashboard")
     assert response.status_code == 200
@@ -25,7 +27,9 @@ async def test_dashboard_shows_the_api_answer_without_exposing_the_token(system:
     assert response.headers["cache-control"] == "no-store"
 
 
-async def test_dashboard_reuses_its_cached_token_until_near_expiry(system: System, user_id: str) -> None:
+async def test_dashboard_reuses_its_cached_token_until_near_expiry(
+    system: System, user_id: str
+) -> None:
     await login(system.bff)
     cache = system.bff_app.state.services.token_cache
     await system.bff.get("/dashboard")

@@ -48,7 +48,10 @@ class Proxied:
 
 
 async def _proxied(
-    settings: BffSettings, store: SessionStore, clock: FrozenClock, passwords: Argon2Passwords,
+    settings: BffSettings,
+    store: SessionStore,
+    clock: FrozenClock,
+    passwords: Argon2Passwords,
 ) -> AsyncIterator[Proxied]:
     box: list[Proxied] = []
 
@@ -56,8 +59,12 @@ async def _proxied(
         return await box[0].upstream(request)
 
     app = create_bff(
-        settings, store=store, clock=clock, passwords=SharedPasswords(passwords),
-        feed=MemoryRevocationFeed(), api_transport=httpx.MockTransport(handler),
+        settings,
+        store=store,
+        clock=clock,
+        passwords=SharedPasswords(passwords),
+        feed=MemoryRevocationFeed(),
+        api_transport=httpx.MockTransport(handler),
     )
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(app.router.lifespan_context(app))
@@ -66,8 +73,10 @@ async def _proxied(
         )
         services = app.state.services
         await services.users.add(
-            email="alice@example.com", password_hash=await services.passwords.hash(PASSWORD),
-            role="user", now=clock.now(),
+            email="alice@example.com",
+            password_hash=await services.passwords.hash(PASSWORD),
+            role="user",
+            now=clock.now(),
         )
         box.append(Proxied(app=app, browser=browser))
         assert (await login(browser)).status_code == 303
@@ -95,10 +104,18 @@ async def _raw_get(proxied: Proxied, raw_path: bytes) -> tuple[int, bytes]:
     """A GET sent as-is, bypassing httpx's dot-segment normalization (like `curl --path-as-is`)."""
     cookie = f"__Host-sid={proxied.browser.cookies['__Host-sid']}".encode()
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-        "scheme": "https", "server": ("bff.test", 443), "client": ("127.0.0.1", 5000),
-        "root_path": "", "path": unquote(raw_path.decode()), "raw_path": raw_path,
-        "query_string": b"", "headers": [(b"host", b"bff.test"), (b"x-csrf", b"1"), (b"cookie", cookie)],
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "https",
+        "server": ("bff.test", 443),
+        "client": ("127.0.0.1", 5000),
+        "root_path": "",
+        "path": unquote(raw_path.decode()),
+        "raw_path": raw_path,
+        "query_string": b"",
+        "headers": [(b"host", b"bff.test"), (b"x-csrf", b"1"), (b"cookie", cookie)],
     }
     sent: list[dict[str, object]] = []
 
@@ -173,12 +190,24 @@ async def test_upstream_gets_the_server_side_token_and_none_of_the_browser_crede
     response = await proxied.browser.get(
         "/api/notes",
         headers={
-            **JSON, "Authorization": "Bearer browser-token", "Connection": "keep-alive, Accept-Language",
-            "Accept-Language": "fr", "Keep-Alive": "timeout=5", "TE": "trailers", "Trailer": "X-T",
-            "Upgrade": "websocket", "Proxy-Authorization": "Basic eA==", "X-Forwarded-For": "10.0.0.1",
-            "X-Forwarded-Host": "evil.example", "Forwarded": "for=10.0.0.1", "Origin": BFF_URL,
-            "Referer": f"{BFF_URL}/app", "Sec-Fetch-Site": "same-origin", "X-Original-URL": "/admin",
-            "Accept": "application/json", "If-None-Match": '"v1"',
+            **JSON,
+            "Authorization": "Bearer browser-token",
+            "Connection": "keep-alive, Accept-Language",
+            "Accept-Language": "fr",
+            "Keep-Alive": "timeout=5",
+            "TE": "trailers",
+            "Trailer": "X-T",
+            "Upgrade": "websocket",
+            "Proxy-Authorization": "Basic eA==",
+            "X-Forwarded-For": "10.0.0.1",
+            "X-Forwarded-Host": "evil.example",
+            "Forwarded": "for=10.0.0.1",
+            "Origin": BFF_URL,
+            "Referer": f"{BFF_URL}/app",
+            "Sec-Fetch-Site": "same-origin",
+            "X-Original-URL": "/admin",
+            "Accept": "application/json",
+            "If-None-Match": '"v1"',
         },
     )
     assert response.status_code == 200
@@ -189,9 +218,21 @@ async def test_upstream_gets_the_server_side_token_and_none_of_the_browser_crede
     assert scheme == "Bearer" and claims["sid"] == sid and claims["client_id"] == "bff"
     assert upstream.headers.get_list("authorization") == [f"Bearer {token}"]
     for name in (
-        "cookie", "x-csrf", "keep-alive", "te", "trailer", "upgrade", "proxy-authorization",
-        "x-forwarded-for", "x-forwarded-host", "forwarded", "origin", "referer", "sec-fetch-site",
-        "x-original-url", "accept-language",  # the last one was named hop-by-hop in Connection
+        "cookie",
+        "x-csrf",
+        "keep-alive",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-authorization",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "forwarded",
+        "origin",
+        "referer",
+        "sec-fetch-site",
+        "x-original-url",
+        "accept-language",  # the last one was named hop-by-hop in Connection
     ):
         assert name not in upstream.headers, name
     assert upstream.headers["accept"] == "application/json"
@@ -280,11 +321,17 @@ async def test_every_method_is_forwarded_as_is(proxied: Proxied, method: str) ->
 async def test_api_cookies_and_server_headers_never_reach_the_browser(proxied: Proxied) -> None:
     async def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(
-            200, json={"ok": True},
+            200,
+            json={"ok": True},
             headers=[
-                ("Set-Cookie", "__Host-sid=attacker; Path=/; Secure"), ("Set-Cookie", "x=1"),
-                ("Server", "api/1.2.3"), ("X-Powered-By", "starlette"), ("Keep-Alive", "timeout=5"),
-                ("Connection", "X-Secret-Hop"), ("X-Secret-Hop", "1"), ("ETag", '"v2"'),
+                ("Set-Cookie", "__Host-sid=attacker; Path=/; Secure"),
+                ("Set-Cookie", "x=1"),
+                ("Server", "api/1.2.3"),
+                ("X-Powered-By", "starlette"),
+                ("Keep-Alive", "timeout=5"),
+                ("Connection", "X-Secret-Hop"),
+                ("X-Secret-Hop", "1"),
+                ("ETag", '"v2"'),
             ],
         )
 
@@ -301,7 +348,9 @@ async def test_api_cookies_and_server_headers_never_reach_the_browser(proxied: P
 
 async def test_api_cache_control_is_kept_but_never_shared(proxied: Proxied) -> None:
     async def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={}, headers={"Cache-Control": "public, max-age=60, s-maxage=600"})
+        return httpx.Response(
+            200, json={}, headers={"Cache-Control": "public, max-age=60, s-maxage=600"}
+        )
 
     proxied.handler = handler
     response = await proxied.browser.get("/api/notes", headers=JSON)
@@ -335,7 +384,8 @@ async def test_location_is_rewritten_under_api_or_dropped(
 async def test_upstream_500_body_is_replaced(proxied: Proxied) -> None:
     async def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(
-            500, text="Traceback (most recent call last): db password=hunter2",
+            500,
+            text="Traceback (most recent call last): db password=hunter2",
             headers={"Set-Cookie": "x=1"},
         )
 
@@ -354,7 +404,8 @@ async def test_unreachable_api_is_502(proxied: Proxied) -> None:
     response = await proxied.browser.get("/api/notes", headers=JSON)
     assert response.status_code == 502
     assert response.json() == {
-        "error": "bad_gateway", "error_description": "the API cannot be reached"
+        "error": "bad_gateway",
+        "error_description": "the API cannot be reached",
     }
 
 
@@ -420,10 +471,14 @@ async def test_large_response_is_streamed_back_intact_and_closed(proxied: Proxie
 
     async def body() -> AsyncIterator[bytes]:
         for start in range(0, len(payload), 16384):
-            yield payload[start:start + 16384]
+            yield payload[start : start + 16384]
 
     async def handler(request: httpx.Request) -> httpx.Response:
-        replies.append(httpx.Response(200, content=body(), headers={"Content-Type": "application/octet-stream"}))
+        replies.append(
+            httpx.Response(
+                200, content=body(), headers={"Content-Type": "application/octet-stream"}
+            )
+        )
         return replies[-1]
 
     proxied.handler = handler
@@ -450,7 +505,9 @@ async def test_a_refused_token_is_not_replayed_for_a_post(proxied: Proxied) -> N
     challenge = 'Bearer error="invalid_token"'
 
     async def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(401, json={"error": "invalid_token"}, headers={"WWW-Authenticate": challenge})
+        return httpx.Response(
+            401, json={"error": "invalid_token"}, headers={"WWW-Authenticate": challenge}
+        )
 
     proxied.handler = handler
     response = await proxied.browser.post("/api/notes", headers=JSON, json={"text": "x"})

@@ -36,4 +36,6 @@ def test_bad_values_are_refused_with_the_variable_name(name: str, value: str) ->
 
 def test_absolute_timeout_cannot_be_shorter_than_idle() -> None:
     with pytest.raises(ConfigError, match="BFF_SESSION_ABSOLUTE_SECONDS"):
-        Settings.from_env({"BFF_SESSION_IDLE_SECONDS": "3600", "BFF_SESSION_ABSOLUTE_SECONDS": "600"})
+        Settings.from_env(
+            {"BFF_SESSION_IDLE_SECONDS": "3600", "BFF_SESSION_ABSOLUTE_SECONDS": "600"}
+        )

@@ -22,7 +22,9 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-async def feeds(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[RevocationFeed, RevocationFeed]]:
+async def feeds(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[RevocationFeed, RevocationFeed]]:
     """Two handles on one feed, as two BFF processes would have."""
     if request.param == "memory":
         feed = MemoryRevocationFeed()

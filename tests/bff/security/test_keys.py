@@ -69,7 +69,10 @@ def test_eddsa_keys_sign_verifiable_tokens(tmp_path: Path) -> None:
     jwk = ring.jwks()["keys"][0]
     assert jwk["kty"] == "OKP" and jwk["crv"] == "Ed25519" and jwk["alg"] == "EdDSA"
     claims = jwt.decode(
-        token, jwt.PyJWK(jwk).key, algorithms=["EdDSA"], audience="https://a",
+        token,
+        jwt.PyJWK(jwk).key,
+        algorithms=["EdDSA"],
+        audience="https://a",
         options={"verify_exp": False, "verify_iat": False},
     )
     assert claims["sub"] == "u"

@@ -86,7 +86,7 @@ async def test_success_resets_the_account_and_refunds_only_its_own_ip_attempt() 
         await _attempt(throttle, email=f"user{n}@x.test", ip="6.6.6.6")
     await _attempt(throttle, email="owner@x.test", ip="6.6.6.6")
     await throttle.succeeded(email="owner@x.test", ip="6.6.6.6")
-    # the refund leaves IP_FREE - 1: one more free attempt and the one that opens a block are checked
+    # the refund leaves IP_FREE - 1: one free attempt and the one opening a block are checked
     assert await _attempt(throttle, email="other@x.test", ip="6.6.6.6") == 0
     assert await _attempt(throttle, email="other@x.test", ip="6.6.6.6") == 0
     assert await _attempt(throttle, email="other@x.test", ip="6.6.6.6") > 0
@@ -129,7 +129,9 @@ async def test_login_is_throttled_with_429_and_retry_after(system: System, user_
     assert (await login(system.bff)).status_code == 303
 
 
-async def test_throttling_does_not_reveal_whether_the_account_exists(system: System, user_id: str) -> None:
+async def test_throttling_does_not_reveal_whether_the_account_exists(
+    system: System, user_id: str
+) -> None:
     for email in ("alice@example.com", "ghost@example.com"):
         for _ in range(6):
             await login(system.bff, email=email, password="wrong password here")
@@ -137,7 +139,9 @@ async def test_throttling_does_not_reveal_whether_the_account_exists(system: Sys
 
 
 async def test_x_forwarded_for_is_ignored_unless_from_a_trusted_proxy(
-    bff_settings, clock: FrozenClock, passwords  # type: ignore[no-untyped-def]
+    bff_settings,
+    clock: FrozenClock,
+    passwords,  # type: ignore[no-untyped-def]
 ) -> None:
     for trusted, expect_blocked in (((), True), (("127.0.0.0/8",), False)):
         settings = dataclasses.replace(bff_settings, trusted_proxies=trusted)

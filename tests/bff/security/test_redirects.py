@@ -13,9 +13,17 @@ def test_local_paths_are_accepted(target: str) -> None:
 @pytest.mark.parametrize(
     "target",
     [
-        "", "https://evil.example", "//evil.example", "/\\evil.example", "\\\\evil.example",
-        "javascript:alert(1)", "/\tevil", "/x\nLocation: https://evil", "evil.example",
-        "http:/evil.example", "/" + "a" * 3000,
+        "",
+        "https://evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "javascript:alert(1)",
+        "/\tevil",
+        "/x\nLocation: https://evil",
+        "evil.example",
+        "http:/evil.example",
+        "/" + "a" * 3000,
     ],
 )
 def test_anything_else_is_refused(target: str) -> None:

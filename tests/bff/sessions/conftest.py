@@ -78,9 +78,9 @@ def _redis_dump(url: str) -> str:
         lines = []
         for key in map(str, client.scan_iter()):
             kind = str(client.type(key))
-            value = {
-                "hash": client.hgetall, "set": client.smembers, "string": client.get
-            }[kind](key)
+            value = {"hash": client.hgetall, "set": client.smembers, "string": client.get}[kind](
+                key
+            )
             lines.append(f"{key} {kind} {value!r}")
         return "\n".join(lines)
     finally:

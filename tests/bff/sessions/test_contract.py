@@ -40,7 +40,7 @@ async def test_create_then_get_returns_every_field(session_store: SessionStore) 
         last_seen=NOW + 1.5,
         idle_expires_at=NOW + IDLE + 0.1,
         absolute_expires_at=NOW + ABSOLUTE + 0.3,
-        user_agent="Mozilla/5.0 (X11; Linux) Gécko « quoted: \"x\" »",
+        user_agent='Mozilla/5.0 (X11; Linux) Gécko « quoted: "x" »',
         ip="2001:db8::1",
     )
     await session_store.create(session)
@@ -57,7 +57,9 @@ async def test_touch_moves_last_seen_and_idle_expiry_and_nothing_else(
 ) -> None:
     session = make_session()
     await session_store.create(session)
-    await session_store.touch(session.id_hash, last_seen=NOW + 600, idle_expires_at=NOW + 600 + IDLE)
+    await session_store.touch(
+        session.id_hash, last_seen=NOW + 600, idle_expires_at=NOW + 600 + IDLE
+    )
     stored = await session_store.get(session.id_hash)
     assert stored == session.replace(last_seen=NOW + 600, idle_expires_at=NOW + 600 + IDLE)
 
@@ -78,7 +80,9 @@ async def test_delete_returns_the_record_and_it_is_gone(session_store: SessionSt
     assert await session_store.list_user(session.user_id) == []
 
 
-async def test_delete_sid_ends_only_the_session_with_that_handle(session_store: SessionStore) -> None:
+async def test_delete_sid_ends_only_the_session_with_that_handle(
+    session_store: SessionStore,
+) -> None:
     doomed, kept = make_session(), make_session(created_at=NOW + 1)
     await session_store.create(doomed)
     await session_store.create(kept)
