@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -12,6 +13,22 @@ from bff.clock import Clock
 Kind = Literal["sid", "jti", "family", "sub"]
 KINDS: tuple[Kind, ...] = ("sid", "jti", "family", "sub")
 POLL_SECONDS = 0.2  # how often a feed looks for events published by other processes
+_POSITION = re.compile(r"([A-Za-z0-9_-]{1,32})\.([0-9]{1,18})")
+
+
+def position_id(epoch: str, count: int) -> str:
+    """An event id of a counting feed: the feed's epoch, then the count."""
+    return f"{epoch}.{count}"
+
+
+def parse_position(after: str | None, epoch: str) -> int:
+    """The count to read after, from a Last-Event-ID. Missing, malformed, or from another epoch (a
+    feed restarted from an empty memory, or a recreated file, counts from 1 again): 0, so the
+    whole live log is replayed rather than its new events skipped."""
+    match = _POSITION.fullmatch(after or "")
+    if match is None or match.group(1) != epoch:
+        return 0
+    return int(match.group(2))
 
 
 @dataclass(frozen=True, kw_only=True)

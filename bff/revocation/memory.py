@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from dataclasses import replace
 
-from bff.revocation.events import RevocationEvent
+from bff.revocation.events import RevocationEvent, parse_position, position_id
 
 
 class MemoryRevocationFeed:
     def __init__(self) -> None:
+        self._epoch = secrets.token_urlsafe(6)
         self._events: list[RevocationEvent] = []
         self._changed = asyncio.Event()
 
@@ -21,7 +23,7 @@ class MemoryRevocationFeed:
         return None
 
     async def publish(self, event: RevocationEvent) -> None:
-        self._events.append(replace(event, id=str(len(self._events) + 1)))
+        self._events.append(replace(event, id=position_id(self._epoch, len(self._events) + 1)))
         # waiters hold the old event: set it, and give later waiters a fresh one
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
@@ -30,11 +32,10 @@ class MemoryRevocationFeed:
         return list(self._events)
 
     async def since(self, after: str | None) -> list[RevocationEvent]:
-        start = int(after) if after and after.isdigit() else 0
-        return self._events[start:]
+        return self._events[parse_position(after, self._epoch) :]
 
     async def wait(self, after: str | None, *, timeout: float) -> None:
-        start = int(after) if after and after.isdigit() else 0
+        start = parse_position(after, self._epoch)
         changed = self._changed
         if len(self._events) > start:
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -11,6 +12,7 @@ from bff.errors import StoreUnavailable
 from bff.revocation.events import KINDS, RevocationEvent
 
 STREAM = "bff:revocations"
+_STREAM_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 MAX_LENGTH = 100_000  # far above the events alive at once (a token lives 15 min at most)
 BATCH = 1000
 
@@ -44,7 +46,8 @@ class RedisRevocationFeed:
             raise StoreUnavailable(f"revocation feed failed: {type(exc).__name__}") from exc
 
     async def since(self, after: str | None) -> list[RevocationEvent]:
-        start = f"({after}" if after else "-"
+        # stream ids are times: a restarted Redis keeps counting up; a malformed id replays all
+        start = f"({after}" if after and _STREAM_ID.fullmatch(after) else "-"
         try:
             entries = await self._client().xrange(STREAM, min=start, max="+", count=BATCH)
         except RedisError as exc:
@@ -53,8 +56,9 @@ class RedisRevocationFeed:
 
     async def wait(self, after: str | None, *, timeout: float) -> None:
         try:
+            position = after if after and _STREAM_ID.fullmatch(after) else "0-0"
             await self._client().xread(
-                {STREAM: after or "0-0"}, count=1, block=max(1, int(timeout * 1000))
+                {STREAM: position}, count=1, block=max(1, int(timeout * 1000))
             )
         except RedisError as exc:
             raise StoreUnavailable(f"revocation feed failed: {type(exc).__name__}") from exc

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from pathlib import Path
 
 from bff.db import SqliteDatabase
-from bff.revocation.events import RevocationEvent
+from bff.revocation.events import RevocationEvent, parse_position, position_id
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS revocations (
@@ -19,6 +20,7 @@ CREATE TABLE IF NOT EXISTS revocations (
     until REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS revocations_until ON revocations (until);
+CREATE TABLE IF NOT EXISTS revocations_epoch (epoch TEXT NOT NULL);
 """
 BATCH = 1000
 
@@ -28,9 +30,19 @@ class SqliteRevocationFeed:
         self._db = SqliteDatabase(path=path, schema=_SCHEMA, name="revocation feed")
         self._run = self._db.run
         self._changed = asyncio.Event()
+        self._epoch = ""
 
     async def open(self) -> None:
         self._db.open()
+        # the epoch lives with the table: a recreated file starts a new one, and followers that
+        # resume with an older id get a full replay instead of missing the new events
+        rows = self._run("SELECT epoch FROM revocations_epoch")
+        if not rows:
+            self._run(
+                "INSERT INTO revocations_epoch (epoch) VALUES (?)", (secrets.token_urlsafe(6),)
+            )
+            rows = self._run("SELECT epoch FROM revocations_epoch")
+        self._epoch = str(rows[0]["epoch"])
 
     async def close(self) -> None:
         self._db.close()
@@ -44,14 +56,14 @@ class SqliteRevocationFeed:
         self._changed.set()  # wake this process's subscribers at once; others poll
 
     async def since(self, after: str | None) -> list[RevocationEvent]:
-        start = int(after) if after and after.isdigit() else 0
+        start = parse_position(after, self._epoch)
         rows = self._run(
             "SELECT id, kind, value, at, until FROM revocations WHERE id > ? ORDER BY id LIMIT ?",
             (start, BATCH),
         )
         return [
             RevocationEvent(
-                id=str(row["id"]),
+                id=position_id(self._epoch, row["id"]),
                 kind=row["kind"],
                 value=row["value"],
                 at=row["at"],

@@ -1,4 +1,9 @@
-"""Login throttling per account and per client IP: progressive delays, never a permanent lockout.
+"""Login throttling: progressive delays, never a permanent lockout.
+
+Three counts, each with its own allowance: the account *from this client IP* (the tight one: a
+guesser from one address can lock only itself out, never the owner signing in from elsewhere),
+the account from anywhere (a loose cap on distributed guessing), and the client IP across accounts
+(password spraying).
 
 Every attempt is counted *before* its password is checked, atomically in the shared store, so a
 burst of concurrent guesses cannot all slip in before the first failure is recorded. Past the
@@ -27,7 +32,8 @@ class Allowance:
     max_delay: int  # the cap of the progressive delay, seconds
 
 
-ACCOUNT = Allowance(free=5, max_delay=15 * 60)
+ACCOUNT_FROM_IP = Allowance(free=5, max_delay=15 * 60)
+ACCOUNT = Allowance(free=50, max_delay=15 * 60)
 # generous: many people share an address (NAT); the account limit is the main guard
 CLIENT_IP = Allowance(free=50, max_delay=5 * 60)
 
@@ -38,18 +44,18 @@ class LoginThrottle:
         *,
         store: SessionStore,
         clock: Clock,
+        account_from_ip: Allowance = ACCOUNT_FROM_IP,
         account: Allowance = ACCOUNT,
         client_ip: Allowance = CLIENT_IP,
     ) -> None:
         self._store = store
         self._clock = clock
-        self._account = account
-        self._client_ip = client_ip
+        self._allowances = (account_from_ip, account, client_ip)
 
     async def admit(self, *, email: str, ip: str) -> None:
         """Count this attempt; raise Throttled when it must not be checked."""
         now = self._clock.now()
-        limits = ((_account_key(email), self._account), (f"ip:{ip}", self._client_ip))
+        limits = tuple(zip(_keys(email, ip), self._allowances, strict=True))
         for key, _ in limits:
             # inside a block: refused and not counted, so waiting it out is always enough
             await self._refuse_if_blocked(key, now)
@@ -63,10 +69,12 @@ class LoginThrottle:
 
     async def succeeded(self, *, email: str, ip: str) -> None:
         now = self._clock.now()
-        account = _account_key(email)
-        await self._store.reset(f"login:attempt:{account}")
-        await self._store.reset(f"login:block:{account}")
-        await self._store.hit(f"login:attempt:ip:{ip}", window=ATTEMPT_WINDOW, now=now, amount=-1)
+        pair, account, address = _keys(email, ip)
+        for key in (pair, account):
+            await self._store.reset(f"login:attempt:{key}")
+            await self._store.reset(f"login:block:{key}")
+        # only its own attempt: one good password must not wipe the address's other failures
+        await self._store.hit(f"login:attempt:{address}", window=ATTEMPT_WINDOW, now=now, amount=-1)
 
     async def _refuse_if_blocked(self, key: str, now: float) -> None:
         count, ends = await self._store.counter(f"login:block:{key}", now=now)
@@ -74,6 +82,7 @@ class LoginThrottle:
             raise Throttled(MESSAGE, retry_after=max(1, int(ends - now + 0.999)))
 
 
-def _account_key(email: str) -> str:
+def _keys(email: str, ip: str) -> tuple[str, str, str]:
     # a hash: the store never holds the typed email (which is sometimes a mistyped password)
-    return "acct:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+    account = hashlib.sha256(email.encode()).hexdigest()[:32]
+    return f"acct-ip:{account}:{ip}", f"acct:{account}", f"ip:{ip}"

@@ -20,7 +20,7 @@ import math
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
@@ -32,6 +32,7 @@ from bff.sessions.base import Session
 
 # a dead Redis must cost a request about a second, not a hung worker
 TIMEOUT = 1.0
+MAX_CONNECTIONS = 64
 PREFIX = "bff:"
 
 log = logging.getLogger("bff.sessions")
@@ -212,12 +213,19 @@ class RedisSessionStore:
         if self._client is not None:
             return
         try:
-            client = Redis.from_url(
+            # a burst waits for a pooled connection (within the call's timeout) instead of
+            # failing at once when the pool is cold or full
+            pool = BlockingConnectionPool.from_url(
                 self._url,
+                max_connections=MAX_CONNECTIONS,
+                timeout=TIMEOUT,
                 decode_responses=True,
                 # no socket_timeout: redis-py would wrap every send in asyncio.wait_for (a task
                 # per command); each call is bounded by _guarded()'s asyncio.timeout instead
                 socket_connect_timeout=TIMEOUT,
+            )
+            client = Redis(
+                connection_pool=pool,
                 # one immediate retry on a fresh connection: pooled sockets die when Redis restarts
                 retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
             )
@@ -230,7 +238,7 @@ class RedisSessionStore:
         if self._client is not None:
             client, self._client, self._scripts = self._client, None, None
             with contextlib.suppress(RedisError, OSError):
-                await client.aclose()
+                await client.aclose(close_connection_pool=True)
 
     async def ping(self) -> None:
         async with _guarded():

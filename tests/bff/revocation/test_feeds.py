@@ -81,3 +81,41 @@ async def test_follow_replays_live_events_then_waits_for_new_ones(feeds) -> None
 async def test_event_serialises_to_the_wire_format() -> None:
     event = RevocationEvent(kind="jti", value="abc", at=1.5, until=2.5, id="7")
     assert event.to_json() == '{"kind":"jti","value":"abc","at":1.5,"until":2.5}'
+
+
+@pytest.mark.parametrize(
+    "after", ["999999999999999999999999999999", "\u00b2", "x" * 500, "1-0", "..", "-1", "", None]
+)
+async def test_a_bad_last_event_id_replays_everything_instead_of_failing(
+    feeds,
+    after: str | None,  # type: ignore[no-untyped-def]
+) -> None:
+    writer, reader = feeds
+    await writer.publish(_event("a"))
+    assert [e.value for e in await reader.since(after)] == ["a"]
+
+
+async def test_a_restarted_feed_replays_to_a_follower_that_resumes_with_an_old_id(
+    tmp_path: Path,
+) -> None:
+    old = MemoryRevocationFeed()
+    for value in ("a", "b", "c"):
+        await old.publish(_event(value))
+    last_seen = (await old.since(None))[-1].id
+    restarted = MemoryRevocationFeed()  # a new process: the count starts again
+    await restarted.publish(_event("after-restart"))
+    assert [e.value for e in await restarted.since(last_seen)] == ["after-restart"]
+
+    path = tmp_path / "bff.sqlite3"
+    first = SqliteRevocationFeed(path=path)
+    await first.open()
+    for value in ("a", "b", "c"):
+        await first.publish(_event(value))
+    old_id = (await first.since(None))[-1].id
+    await first.close()
+    path.unlink()  # the file is recreated
+    second = SqliteRevocationFeed(path=path)
+    await second.open()
+    await second.publish(_event("after-recreate"))
+    assert [e.value for e in await second.since(old_id)] == ["after-recreate"]
+    await second.close()

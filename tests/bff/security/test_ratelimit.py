@@ -9,7 +9,7 @@ import pytest
 from bff.app import create_app
 from bff.clock import FrozenClock
 from bff.errors import Throttled
-from bff.security.ratelimit import CLIENT_IP, LoginThrottle
+from bff.security.ratelimit import ACCOUNT, CLIENT_IP, LoginThrottle
 from bff.sessions import MemorySessionStore
 from tests.conftest import BFF_URL, PASSWORD, SharedPasswords, System, csrf_from, login
 
@@ -70,6 +70,26 @@ async def test_attempts_are_forgotten_after_the_window() -> None:
         await _attempt(throttle)
     clock.advance(3600)
     assert [await _attempt(throttle) for _ in range(5)] == [0] * 5
+
+
+async def test_a_guesser_from_one_address_cannot_lock_the_owner_out() -> None:
+    clock = FrozenClock()
+    throttle = LoginThrottle(store=MemorySessionStore(), clock=clock)
+    refused = 0
+    for second in range(3 * 3600):  # the attacker tries every second for three hours
+        await _attempt(throttle, email="victim@x.test", ip="203.0.113.7")
+        if second % 7 == 0:  # the owner, from home
+            refused += await _attempt(throttle, email="victim@x.test", ip="198.51.100.1") > 0
+            await throttle.succeeded(email="victim@x.test", ip="198.51.100.1")
+        clock.advance(1)
+    assert refused == 0
+
+
+async def test_guessing_one_account_from_many_addresses_is_capped_too() -> None:
+    throttle = LoginThrottle(store=MemorySessionStore(), clock=FrozenClock())
+    for n in range(ACCOUNT.free + 1):
+        assert await _attempt(throttle, email="a@x.test", ip=f"10.0.{n // 250}.{n % 250}") == 0
+    assert await _attempt(throttle, email="a@x.test", ip="10.9.9.9") > 0
 
 
 async def test_ip_is_throttled_across_accounts() -> None:
