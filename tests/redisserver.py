@@ -4,18 +4,20 @@ the same port (an outage drill), terminate. No persistence, so a restart loses e
 from __future__ import annotations
 
 import os
+import selectors
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 STARTUP_TIMEOUT = 10.0
-POLL_INTERVAL = 0.02
+READY_LINE = b"Ready to accept connections"
 
 
 def require_redis_server() -> str:
@@ -63,14 +65,12 @@ class RedisServer:
                 "--dir",
                 self._dir.name,
                 "--logfile",
-                str(self._log),
-                "--loglevel",
-                "warning",
+                "",
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
-        self._wait(lambda: ping(self.port), "answer PING")
+        self._wait_until_ready()
 
     def stop(self) -> None:
         if self._process is None:
@@ -82,7 +82,6 @@ class RedisServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=STARTUP_TIMEOUT)
-        self._wait(lambda: not ping(self.port), "stop answering")
 
     def close(self) -> None:
         self.stop()
@@ -95,36 +94,35 @@ class RedisServer:
             if not conn.recv(64).startswith(b"+OK"):
                 raise RuntimeError("redis-server refused FLUSHALL")
 
-    def _wait(self, ready: Callable[[], bool], what: str) -> None:
+    def _wait_until_ready(self) -> None:
+        """Read the server's own log until it says it is ready: event-driven, no polling."""
+        assert self._process is not None and self._process.stdout is not None
+        stdout, seen = self._process.stdout, b""
         deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if ready():
-                return
-            if self._process is not None and self._process.poll() is not None:
-                raise RuntimeError(f"redis-server exited: {self._log_tail()}")
-            time.sleep(POLL_INTERVAL)  # bounded polling for the process, never for an expiry
-        raise RuntimeError(f"redis-server on port {self.port} did not {what} in time")
+        with selectors.DefaultSelector() as selector:
+            selector.register(stdout, selectors.EVENT_READ)
+            while READY_LINE not in seen:
+                left = deadline - time.monotonic()
+                if left <= 0 or not selector.select(timeout=left):
+                    raise RuntimeError(f"redis-server on port {self.port} not ready in time")
+                chunk = os.read(stdout.fileno(), 4096)
+                if not chunk:
+                    raise RuntimeError(f"redis-server exited: {seen.decode(errors='replace')}")
+                seen += chunk
+        self._log.write_bytes(seen)
+        # keep draining its output into the log, so a full pipe never blocks the server
+        threading.Thread(target=self._drain, args=(stdout,), daemon=True).start()
 
-    def _log_tail(self) -> str:
-        try:
-            return self._log.read_text(errors="replace")[-2000:].strip()
-        except OSError:
-            return "(no log)"
+    def _drain(self, stdout: object) -> None:
+        with self._log.open("ab") as log:
+            for line in stdout:  # type: ignore[attr-defined]
+                log.write(line)
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def ping(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
-            conn.sendall(b"PING\r\n")
-            return conn.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 def running_redis_server() -> Iterator[RedisServer]:

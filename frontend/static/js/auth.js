@@ -1,6 +1,6 @@
-// The in-memory token client. The access token lives only in this closure: never in
-// localStorage, sessionStorage or a readable cookie, so an injected script cannot lift it from
-// storage, and a reload simply asks the BFF again.
+// The in-memory token client. The access token lives only in this closure: never in web storage
+// or a readable cookie, so an injected script cannot lift it from storage, and a reload simply
+// asks the BFF again.
 "use strict";
 
 const BffAuth = (() => {
