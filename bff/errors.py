@@ -48,6 +48,31 @@ class PayloadTooLarge(HTTPProblem):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(HTTPProblem):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class NotFound(HTTPProblem):
+    status = 404
+    code = "not_found"
+
+
+class FeedUnauthorized(HTTPProblem):
+    status = 401
+    code = "unauthorized"
+
+
+class BadGateway(HTTPProblem):
+    status = 502
+    code = "bad_gateway"
+
+
+class GatewayTimeout(HTTPProblem):
+    status = 504
+    code = "gateway_timeout"
+
+
 class Throttled(HTTPProblem):
     status = 429
     code = "rate_limited"

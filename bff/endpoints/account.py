@@ -13,7 +13,7 @@ from starlette.routing import Route
 from bff.endpoints.common import read_form, require_same_origin
 from bff.endpoints.login import CLEAR_SITE_DATA
 from bff.endpoints.rendering import render_page, to_login
-from bff.errors import BadRequest, Forbidden, HTTPProblem, Throttled
+from bff.errors import BadRequest, Forbidden, NotFound, Throttled
 from bff.security.passwords import MAX_PASSWORD_LENGTH, check_new_password
 from bff.services import Services
 from bff.sessions.base import Session
@@ -29,11 +29,6 @@ UNCHANGED = "The new password must differ from the current one."
 # a stolen cookie must not become an unthrottled oracle for the current password
 PASSWORD_ATTEMPTS = 5
 PASSWORD_WINDOW = 15 * 60
-
-
-class NotFound(HTTPProblem):
-    status = 404
-    code = "not_found"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,6 +15,7 @@ from bff.endpoints.common import (
 from bff.endpoints.login import CLEAR_SITE_DATA
 from bff.errors import Throttled, Unauthenticated
 from bff.security.csrf import SAFE_METHODS
+from bff.security.ratelimit import seconds_until
 from bff.security.tokens import narrow_scopes, session_scopes
 from bff.services import Services
 from bff.sessions.base import Session
@@ -119,7 +120,7 @@ class BffEndpoints:
         key = f"token:{session.sid}"
         if await self.s.sessions.store.hit(key, window=TOKEN_WINDOW, now=now) > TOKENS_PER_WINDOW:
             _, ends = await self.s.sessions.store.counter(key, now=now)
-            raise Throttled("too many token requests", retry_after=max(1, int(ends - now + 0.999)))
+            raise Throttled("too many token requests", retry_after=seconds_until(ends, now))
 
     async def _session(self, request: Request, *, slide: bool = True) -> Session:
         # anonymous first (401, as the contract says), then the anti-forgery checks (403); the

@@ -8,15 +8,10 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import ClientDisconnect, Request
 
-from bff.errors import BadRequest, Forbidden, HTTPProblem, PayloadTooLarge
+from bff.errors import BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType
 from bff.security.csrf import is_same_origin
 
 MAX_FIELDS = 32
-
-
-class UnsupportedMediaType(HTTPProblem):
-    status = 415
-    code = "unsupported_media_type"
 
 
 def require_same_origin(request: Request, trusted: frozenset[str]) -> None:

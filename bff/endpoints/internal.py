@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from bff.errors import HTTPProblem, StoreUnavailable
+from bff.errors import FeedUnauthorized, StoreUnavailable
 from bff.revocation import RevocationEvent, follow
 from bff.services import Services
 
@@ -26,11 +26,6 @@ MAX_EVENT_ID = 64
 # a stream ends after this long and the API resumes it with Last-Event-ID: a BFF shutting down
 # never waits on a stream for ever
 MAX_STREAM_SECONDS = 60.0
-
-
-class FeedUnauthorized(HTTPProblem):
-    status = 401
-    code = "unauthorized"
 
 
 class RevocationStream:

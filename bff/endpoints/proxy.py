@@ -15,7 +15,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from bff.endpoints.common import require_csrf_header, require_same_origin
-from bff.errors import BadRequest, HTTPProblem, PayloadTooLarge, Unauthenticated
+from bff.errors import BadGateway, BadRequest, GatewayTimeout, PayloadTooLarge, Unauthenticated
 from bff.security.csrf import SAFE_METHODS
 from bff.services import Services
 from bff.sessions.base import Session
@@ -60,16 +60,6 @@ SEGMENT_ESCAPES = ("%2f", "%5c", "%25")  # encoded "/", "\" and "%": decoded aga
 NO_STORE = {"Cache-Control": "no-store"}
 
 log = logging.getLogger("bff.proxy")
-
-
-class BadGateway(HTTPProblem):
-    status = 502
-    code = "bad_gateway"
-
-
-class GatewayTimeout(HTTPProblem):
-    status = 504
-    code = "gateway_timeout"
 
 
 class ProxyEndpoint:

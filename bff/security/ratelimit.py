@@ -16,6 +16,7 @@ to the IP's count (never the IP's other failures).
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 
 from bff.clock import Clock
@@ -79,10 +80,15 @@ class LoginThrottle:
     async def _refuse_if_blocked(self, key: str, now: float) -> None:
         count, ends = await self._store.counter(f"login:block:{key}", now=now)
         if count:
-            raise Throttled(MESSAGE, retry_after=max(1, int(ends - now + 0.999)))
+            raise Throttled(MESSAGE, retry_after=seconds_until(ends, now))
 
 
 def _keys(email: str, ip: str) -> tuple[str, str, str]:
     # a hash: the store never holds the typed email (which is sometimes a mistyped password)
     account = hashlib.sha256(email.encode()).hexdigest()[:32]
     return f"acct-ip:{account}:{ip}", f"acct:{account}", f"ip:{ip}"
+
+
+def seconds_until(ends: float, now: float) -> int:
+    """A Retry-After value: whole seconds, rounded up, at least one."""
+    return max(1, math.ceil(ends - now))
