@@ -14,7 +14,7 @@ from bff.security.passwords import MAX_PASSWORD_LENGTH
 from bff.security.redirects import safe_next
 from bff.services import Services
 from bff.sessions.manager import SAME_SITE, clear_session_cookie, set_session_cookie
-from bff.users import MAX_EMAIL_LENGTH, User, normalize_email
+from bff.users import MAX_EMAIL_LENGTH, normalize_email
 
 LOGIN_COOKIE = "__Host-login-csrf"
 FAILURE_MESSAGE = "Invalid email or password."
@@ -40,7 +40,9 @@ class LoginEndpoints:
         email, password = form.get("email", ""), form.get("password", "")
         if len(email) > MAX_EMAIL_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
             raise BadRequest("email or password too long")
-        ip, account = request.state.client_ip, _account_key(email)
+        ip, normalized = request.state.client_ip, _normalized(email)
+        # a malformed email still has an account key: it is throttled like any other guess
+        account = normalized or email.strip().lower()
         try:
             await self.s.throttle.admit(email=account, ip=ip)
         except Throttled as exc:
@@ -50,7 +52,7 @@ class LoginEndpoints:
             )
             response.headers.update(exc.headers)
             return response
-        user = await self._user(email)
+        user = await self.s.users.by_email(normalized) if normalized else None
         # hash even for an unknown user: equal timing
         matched = await self.s.passwords.verify(user.password_hash if user else None, password)
         if user is None or not matched:
@@ -90,13 +92,6 @@ class LoginEndpoints:
         clear_session_cookie(response)
         response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
         return response
-
-    async def _user(self, email: str) -> User | None:
-        try:
-            normalized = normalize_email(email)
-        except BadRequest:
-            return None
-        return await self.s.users.by_email(normalized)
 
     async def _end_previous(self, request: Request) -> None:
         # never carry a pre-login session over: the old id dies, a new one is issued
@@ -141,11 +136,11 @@ class LoginEndpoints:
         return response
 
 
-def _account_key(email: str) -> str:
+def _normalized(email: str) -> str | None:
     try:
         return normalize_email(email)
     except BadRequest:
-        return email.strip().lower()
+        return None
 
 
 def routes(services: Services) -> list[Route]:
