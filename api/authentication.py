@@ -19,11 +19,9 @@ from starlette.requests import Request
 from api.clock import Clock
 from api.errors import InsufficientScope, InvalidToken
 from api.jwks import JwksCache, VerificationKey
+from contract.tokens import ACCEPTED_TYPS, MAX_ACCESS_TOKEN_TTL, REQUIRED_CLAIMS
 
 MAX_TOKEN_BYTES = 4096
-MAX_LIFETIME = 15 * 60  # DESIGN §3: no access token is minted for longer
-REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti")
-ACCEPTED_TYP = ("at+jwt", "application/at+jwt")
 # headers that would let a token name its own key: never followed, refused outright
 REFUSED_HEADERS = ("jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "crit")
 # matched with fullmatch: `$` would also accept a trailing newline
@@ -139,7 +137,7 @@ class TokenVerifier:
 
     def _check_header(self, header: dict[str, Any]) -> tuple[str, str]:
         typ = header.get("typ")
-        if not isinstance(typ, str) or typ.lower() not in ACCEPTED_TYP:
+        if not isinstance(typ, str) or typ.lower() not in ACCEPTED_TYPS:
             raise InvalidToken("the token is not an access token (typ)")
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self._algorithms:
@@ -183,7 +181,7 @@ class TokenVerifier:
         if iat > latest:
             raise InvalidToken("the token was issued in the future")
         self._check_time(exp)
-        if exp > latest + MAX_LIFETIME:
+        if exp > latest + MAX_ACCESS_TOKEN_TTL:
             # a longer-lived token is a minting bug or a forgery: bound what a leak can cost
             raise InvalidToken("the token lives longer than any access token may")
         return exp

@@ -8,22 +8,19 @@ longer than `max_lag`, tokens cannot be checked against revocations, so none is 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 import httpx
 
 from api.clock import Clock
 from api.errors import ApiError, InvalidToken
+from contract.revocation import MalformedEvent, Message, RevocationEvent, parse_sse
 
 log = logging.getLogger("api.revocation")
 
-KINDS = ("sid", "jti", "family", "sub")
 MAX_ENTRIES = 1_000_000
-MAX_LINE = 4096
 READ_TIMEOUT = 2.5  # heartbeats come every second: the BFF is gone even if the socket is not
 BACKOFF = (0.1, 0.2, 0.5, 1.0, 2.0)
 
@@ -31,15 +28,6 @@ BACKOFF = (0.1, 0.2, 0.5, 1.0, 2.0)
 class RevocationsUnavailable(ApiError):
     status = 503
     code = "temporarily_unavailable"
-
-
-@dataclass(frozen=True)
-class Message:
-    """One message of the feed: `revoke` with its event, or `ready` after the replay."""
-
-    type: str
-    id: str = ""
-    data: str = ""
 
 
 class RevocationSource(Protocol):
@@ -61,15 +49,11 @@ class RevocationList:
 
     def apply(self, data: str) -> None:
         try:
-            event = json.loads(data)
-            kind, value = event["kind"], event["value"]
-            at, until = float(event["at"]), float(event["until"])
-        except (ValueError, KeyError, TypeError):
+            event = RevocationEvent.from_json(data)
+        except MalformedEvent:
             log.warning("ignored a malformed revocation event")
             return
-        if kind not in KINDS or not isinstance(value, str):
-            return
-        self._revoked[(kind, value)] = (at, until)
+        self._revoked[(event.kind, event.value)] = (event.at, event.until)
         if len(self._revoked) > MAX_ENTRIES:
             self.prune()
 
@@ -176,25 +160,3 @@ class SseRevocationSource:
                 raise ValueError(f"revocation feed answered {response.status_code}")
             async for message in parse_sse(response.aiter_lines()):
                 yield message
-
-
-async def parse_sse(lines: AsyncIterator[str]) -> AsyncIterator[Message]:
-    kind, event_id, data = "message", "", list[str]()
-    async for line in lines:
-        if len(line) > MAX_LINE:
-            raise ValueError("revocation feed line too long")
-        if not line:
-            if data or kind == "ready":
-                yield Message(type=kind, id=event_id, data="\n".join(data))
-            kind, event_id, data = "message", "", list[str]()
-            continue
-        if line.startswith(":"):
-            continue  # heartbeat
-        field, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if field == "event":
-            kind = value
-        elif field == "id":
-            event_id = value
-        elif field == "data":
-            data.append(value)

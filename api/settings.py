@@ -8,8 +8,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from api.errors import ConfigError
-
-ALLOWED_ALGORITHMS = ("ES256", "EdDSA")
+from contract.revocation import REVOCATION_PATH, REVOCATION_SECRET_FILE
+from contract.tokens import ALGORITHMS, JWKS_PATH
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -20,7 +20,7 @@ class Settings:
     jwks_ttl: int = 300
     jwks_min_refresh: int = 30
     jwks_max_stale: int = 6 * 60 * 60
-    algorithms: tuple[str, ...] = ("ES256", "EdDSA")
+    algorithms: tuple[str, ...] = ALGORITHMS
     leeway: int = 30
     cors_origins: tuple[str, ...] = ()  # defaults to the BFF's origin
     var_dir: Path = Path("var")
@@ -31,14 +31,14 @@ class Settings:
 
     @property
     def revocation_endpoint(self) -> str:
-        return self.revocation_url or f"{self.issuer}/internal/revocations"
+        return self.revocation_url or f"{self.issuer}{REVOCATION_PATH}"
 
     def read_revocation_secret(self) -> str:
         """Read at every (re)connect: the BFF may create the file after the API starts."""
         if self.revocation_secret:
             return self.revocation_secret
         try:
-            return (self.var_dir / "revocation_secret").read_text().strip()
+            return (self.var_dir / REVOCATION_SECRET_FILE).read_text().strip()
         except OSError:
             return ""
 
@@ -48,7 +48,7 @@ class Settings:
 
     @property
     def jwks_endpoint(self) -> str:
-        return self.jwks_url or f"{self.issuer}/.well-known/jwks.json"
+        return self.jwks_url or f"{self.issuer}{JWKS_PATH}"
 
     @property
     def allowed_origins(self) -> tuple[str, ...]:
@@ -72,8 +72,8 @@ class Settings:
             return int(raw)
 
         algorithms = tuple(a.strip() for a in text("API_ALGORITHMS", "ES256,EdDSA").split(","))
-        if not algorithms or any(a not in ALLOWED_ALGORITHMS for a in algorithms):
-            raise ConfigError(f"API_ALGORITHMS must list only {', '.join(ALLOWED_ALGORITHMS)}")
+        if not algorithms or any(a not in ALGORITHMS for a in algorithms):
+            raise ConfigError(f"API_ALGORITHMS must list only {', '.join(ALGORITHMS)}")
         origins = tuple(
             _url("API_CORS_ORIGINS", o.strip())
             for o in env.get("API_CORS_ORIGINS", "").split(",")

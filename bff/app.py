@@ -20,7 +20,7 @@ from starlette.templating import Jinja2Templates
 
 from bff.audit import Audit
 from bff.clock import Clock, SystemClock
-from bff.endpoints import account, bffapi, internal, login, oauth, pages, proxy, wellknown
+from bff.endpoints import account, bffapi, login, oauth, pages, proxy, revocations, wellknown
 from bff.errors import HTTPProblem, StoreUnavailable
 from bff.revocation import RevocationFeed, Revoker, feed_from_url
 from bff.secrets import read_or_create_secret
@@ -34,13 +34,14 @@ from bff.security.tokens import TokenMinter
 from bff.services import Services
 from bff.sessions import SessionStore, store_from_url
 from bff.sessions.manager import SessionManager, SessionPolicy
-from bff.settings import MAX_ACCESS_TOKEN_TTL, Settings
+from bff.settings import Settings
 from bff.tokencache import SessionTokenCache
 from bff.users import SqliteUserStore, UserStore
+from contract.revocation import REVOCATION_SECRET_FILE
+from contract.tokens import ACCEPTANCE_BOUND
 
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
 JSON_PREFIXES = ("/bff/", "/api/", "/oauth/", "/.well-known/")
-CLOCK_SKEW = 60
 
 log = logging.getLogger("bff")
 
@@ -89,7 +90,7 @@ def create_app(
             *proxy.routes(services),
             *wellknown.routes(services),
             *oauth.routes(services),
-            *internal.routes(services, secret=revocation_secret(settings)),
+            *revocations.routes(services, secret=revocation_secret(settings)),
             Mount("/static", StaticFiles(directory=FRONTEND / "static"), name="static"),
         ],
         middleware=[
@@ -115,7 +116,7 @@ def create_app(
 def revocation_secret(settings: Settings) -> str:
     """The credential APIs present to follow the revocation feed."""
     return settings.revocation_secret or read_or_create_secret(
-        settings.var_dir / "revocation_secret"
+        settings.var_dir / REVOCATION_SECRET_FILE
     )
 
 
@@ -139,7 +140,7 @@ def build_services(
         alg=settings.signing_alg,
         clock=clock,
         publish_lead=settings.jwks_cache_seconds,
-        retain_seconds=MAX_ACCESS_TOKEN_TTL + CLOCK_SKEW,
+        retain_seconds=ACCEPTANCE_BOUND,
     )
     minter = TokenMinter(keys=keys, issuer=settings.issuer, audience=settings.audience, clock=clock)
     token_cache = SessionTokenCache(minter=minter, clock=clock, ttl=settings.access_token_ttl)
@@ -176,7 +177,7 @@ def build_services(
             token_cache=token_cache,
             clock=clock,
             audit=audit,
-            token_lifetime=MAX_ACCESS_TOKEN_TTL + CLOCK_SKEW,
+            token_lifetime=ACCEPTANCE_BOUND,
         ),
         audit=audit,
         templates=templates,

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from bff.app import CLOCK_SKEW, revocation_secret
+from bff.app import revocation_secret
 from bff.audit import Audit
 from bff.clock import SystemClock
 from bff.errors import BffError
@@ -20,8 +20,9 @@ from bff.secrets import read_or_create_secret, write_private
 from bff.security.keys import KeyRing
 from bff.security.passwords import Argon2Passwords, check_new_password
 from bff.sessions import store_from_url
-from bff.settings import MAX_ACCESS_TOKEN_TTL, Settings
+from bff.settings import Settings
 from bff.users import ROLES, SqliteUserStore, normalize_email
+from contract.tokens import ACCEPTANCE_BOUND
 
 DEMO_EMAIL = "demo@example.com"
 
@@ -72,7 +73,7 @@ def _key_ring(settings: Settings) -> KeyRing:
         alg=settings.signing_alg,
         clock=SystemClock(),
         publish_lead=settings.jwks_cache_seconds,
-        retain_seconds=MAX_ACCESS_TOKEN_TTL + CLOCK_SKEW,
+        retain_seconds=ACCEPTANCE_BOUND,
     )
 
 
@@ -173,7 +174,7 @@ async def _sessions_revoke(settings: Settings, args: argparse.Namespace) -> int:
         token_cache=None,
         clock=clock,
         audit=Audit(clock=clock),
-        token_lifetime=MAX_ACCESS_TOKEN_TTL + CLOCK_SKEW,
+        token_lifetime=ACCEPTANCE_BOUND,
     )
     await users.open()
     await store.open()

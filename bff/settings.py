@@ -6,17 +6,14 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 from urllib.parse import urlsplit
 
 from bff.errors import ConfigError
-
-Algorithm = Literal["ES256", "EdDSA"]
+from contract.tokens import ALGORITHMS, DEFAULT_ACCESS_TOKEN_TTL, MAX_ACCESS_TOKEN_TTL, Algorithm
 
 # OWASP's floor for argon2id (m=19 MiB, t=2, p=1); weaker settings are refused at start.
 ARGON2_MIN_MEMORY_KIB = 19 * 1024
 ARGON2_MIN_TIME_COST = 2
-MAX_ACCESS_TOKEN_TTL = 15 * 60
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,7 +28,7 @@ class Settings:
     revocation_secret: str = ""  # what APIs present to follow the revocation feed; generated
     session_idle_seconds: int = 30 * 60
     session_absolute_seconds: int = 12 * 60 * 60
-    access_token_ttl: int = 5 * 60
+    access_token_ttl: int = DEFAULT_ACCESS_TOKEN_TTL
     signing_alg: Algorithm = "ES256"
     jwks_cache_seconds: int = 300
     trusted_proxies: tuple[str, ...] = ()
@@ -94,9 +91,9 @@ class Settings:
             session_idle_seconds=reader.integer("BFF_SESSION_IDLE_SECONDS", 1800, low=60),
             session_absolute_seconds=reader.integer("BFF_SESSION_ABSOLUTE_SECONDS", 43200, low=60),
             access_token_ttl=reader.integer(
-                "BFF_ACCESS_TOKEN_TTL", 300, low=30, high=MAX_ACCESS_TOKEN_TTL
+                "BFF_ACCESS_TOKEN_TTL", DEFAULT_ACCESS_TOKEN_TTL, low=30, high=MAX_ACCESS_TOKEN_TTL
             ),
-            signing_alg=reader.choice("BFF_SIGNING_ALG", "ES256", ("ES256", "EdDSA")),  # type: ignore[arg-type]
+            signing_alg=reader.choice("BFF_SIGNING_ALG", "ES256", ALGORITHMS),  # type: ignore[arg-type]
             jwks_cache_seconds=reader.integer("BFF_JWKS_CACHE_SECONDS", 300, low=1, high=86400),
             trusted_proxies=reader.networks("BFF_TRUSTED_PROXIES"),
             argon2_time_cost=reader.integer(

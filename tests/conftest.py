@@ -14,15 +14,15 @@ import pytest
 from starlette.applications import Starlette
 
 from api.app import create_app as create_api
-from api.revocation import Message, parse_sse
 from api.settings import Settings as ApiSettings
 from bff.app import create_app as create_bff
 from bff.clock import FrozenClock
-from bff.endpoints.internal import RevocationStream
+from bff.endpoints.revocations import RevocationStream
 from bff.revocation import MemoryRevocationFeed
 from bff.security.passwords import Argon2Passwords
 from bff.sessions import MemorySessionStore, SessionStore
 from bff.settings import Settings as BffSettings
+from contract.revocation import Message, parse_sse
 from tests.redisserver import RedisServer, running_redis_server
 from tests.secretwatch import WATCH
 

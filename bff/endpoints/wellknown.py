@@ -7,8 +7,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bff.errors import StoreUnavailable
-from bff.security.tokens import KNOWN_SCOPES
 from bff.services import Services
+from contract.tokens import JWKS_PATH, SCOPES
 
 
 class WellKnownEndpoints:
@@ -28,9 +28,9 @@ class WellKnownEndpoints:
         return JSONResponse(
             {
                 "issuer": issuer,
-                "jwks_uri": f"{issuer}/.well-known/jwks.json",
+                "jwks_uri": f"{issuer}{JWKS_PATH}",
                 "token_endpoint": f"{issuer}/oauth/token",
-                "scopes_supported": list(KNOWN_SCOPES),
+                "scopes_supported": list(SCOPES),
                 # only what is served today: the grants arrive with the OAuth issue
                 "response_types_supported": [],
                 "grant_types_supported": [],
@@ -53,7 +53,7 @@ class WellKnownEndpoints:
 def routes(services: Services) -> list[Route]:
     endpoints = WellKnownEndpoints(services)
     return [
-        Route("/.well-known/jwks.json", endpoints.jwks, methods=["GET"]),
+        Route(JWKS_PATH, endpoints.jwks, methods=["GET"]),
         Route("/.well-known/oauth-authorization-server", endpoints.metadata, methods=["GET"]),
         Route("/healthz", endpoints.healthz, methods=["GET"]),
         Route("/readyz", endpoints.readyz, methods=["GET"]),

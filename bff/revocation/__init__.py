@@ -5,14 +5,13 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from bff.errors import ConfigError
-from bff.revocation.events import RevocationEvent, RevocationFeed, follow
+from bff.revocation.events import RevocationFeed, follow
 from bff.revocation.memory import MemoryRevocationFeed
 from bff.revocation.revoker import Revoker
 from bff.revocation.sqlite import SqliteRevocationFeed
 
 __all__ = [
     "MemoryRevocationFeed",
-    "RevocationEvent",
     "RevocationFeed",
     "Revoker",
     "SqliteRevocationFeed",

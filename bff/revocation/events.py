@@ -1,17 +1,15 @@
-"""The revocation event (part of the wire contract) and the feed protocol."""
+"""The feed protocol: an ordered, shared log of revocation events (their format is the wire
+contract's, `contract.revocation`)."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
 from bff.clock import Clock
+from contract.revocation import RevocationEvent
 
-Kind = Literal["sid", "jti", "family", "sub"]
-KINDS: tuple[Kind, ...] = ("sid", "jti", "family", "sub")
 POLL_SECONDS = 0.2  # how often a feed looks for events published by other processes
 _POSITION = re.compile(r"([A-Za-z0-9_-]{1,32})\.([0-9]{1,18})")
 
@@ -29,25 +27,6 @@ def parse_position(after: str | None, epoch: str) -> int:
     if match is None or match.group(1) != epoch:
         return 0
     return int(match.group(2))
-
-
-@dataclass(frozen=True, kw_only=True)
-class RevocationEvent:
-    """Tokens carrying `kind`=`value` are dead. `until` is when the last such token expires: after
-    it the event no longer matters and may be forgotten. `at` is when it was revoked (for `sub`:
-    tokens issued before `at` are dead)."""
-
-    kind: Kind
-    value: str
-    at: float
-    until: float
-    id: str = ""  # the feed's position, filled by the feed
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {"kind": self.kind, "value": self.value, "at": self.at, "until": self.until},
-            separators=(",", ":"),
-        )
 
 
 class RevocationFeed(Protocol):

@@ -7,7 +7,8 @@ import contextlib
 import secrets
 from dataclasses import replace
 
-from bff.revocation.events import RevocationEvent, parse_position, position_id
+from bff.revocation.events import parse_position, position_id
+from contract.revocation import RevocationEvent
 
 
 class MemoryRevocationFeed:

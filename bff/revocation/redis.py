@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bff.errors import StoreUnavailable
-from bff.revocation.events import KINDS, RevocationEvent
+from contract.revocation import KINDS, RevocationEvent
 
 STREAM = "bff:revocations"
 _STREAM_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")

@@ -7,9 +7,10 @@ from starlette.requests import Request
 
 from bff.audit import Audit
 from bff.clock import Clock
-from bff.revocation.events import Kind, RevocationEvent, RevocationFeed
+from bff.revocation.events import RevocationFeed
 from bff.sessions.base import Session, SessionStore
 from bff.tokencache import SessionTokenCache
+from contract.revocation import Kind, RevocationEvent
 
 
 class Revoker:

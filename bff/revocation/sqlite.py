@@ -9,7 +9,8 @@ import secrets
 from pathlib import Path
 
 from bff.db import SqliteDatabase
-from bff.revocation.events import RevocationEvent, parse_position, position_id
+from bff.revocation.events import parse_position, position_id
+from contract.revocation import RevocationEvent
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS revocations (

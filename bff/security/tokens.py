@@ -10,8 +10,8 @@ import jwt
 from bff.clock import Clock
 from bff.errors import InvalidScope
 from bff.security.keys import KeyRing
+from contract.tokens import TOKEN_TYP
 
-KNOWN_SCOPES = ("notes:read", "notes:write", "admin")
 MAX_SCOPE_LENGTH = 512
 
 
@@ -77,7 +77,7 @@ class TokenMinter:
         if role is not None:
             claims["role"] = role
         token = jwt.encode(
-            claims, private, algorithm=key.alg, headers={"kid": key.kid, "typ": "at+jwt"}
+            claims, private, algorithm=key.alg, headers={"kid": key.kid, "typ": TOKEN_TYP}
         )
         return MintedToken(
             token=token, jti=jti, expires_at=now + ttl, expires_in=ttl, scope=" ".join(scopes)

@@ -19,9 +19,9 @@ from jwt.algorithms import ECAlgorithm
 from jwt.utils import der_to_raw_signature
 
 from api.app import create_app
-from api.revocation import Message
 from api.settings import Settings
 from bff.clock import FrozenClock
+from contract.revocation import Message
 
 ISSUER = "https://bff.test"
 AUDIENCE = "https://api.test"

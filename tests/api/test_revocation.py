@@ -9,14 +9,9 @@ import anyio
 import pytest
 
 from api.errors import InvalidToken
-from api.revocation import (
-    Message,
-    RevocationList,
-    RevocationListener,
-    RevocationsUnavailable,
-    parse_sse,
-)
+from api.revocation import RevocationList, RevocationListener, RevocationsUnavailable
 from bff.clock import FrozenClock
+from contract.revocation import Message
 
 pytestmark = pytest.mark.anyio
 
@@ -30,32 +25,6 @@ def _revoke(
     kind: str, value: str, *, at: float = 1_800_000_000.0, until: float = 1_800_001_000.0
 ) -> str:
     return json.dumps({"kind": kind, "value": value, "at": at, "until": until})
-
-
-async def test_sse_parser_reads_events_ids_and_skips_heartbeats() -> None:
-    stream = _lines(
-        "retry: 1000",
-        "",
-        ": ping",
-        "",
-        "id: 7",
-        "event: revoke",
-        f"data: {_revoke('sid', 's1')}",
-        "",
-        "event: ready",
-        "data: {}",
-        "",
-    )
-    messages = [m async for m in parse_sse(stream)]
-    assert messages == [
-        Message(type="revoke", id="7", data=_revoke("sid", "s1")),
-        Message(type="ready", data="{}"),
-    ]
-
-
-async def test_sse_parser_refuses_absurd_lines() -> None:
-    with pytest.raises(ValueError):
-        _ = [m async for m in parse_sse(_lines("data: " + "x" * 10_000))]
 
 
 def test_list_revokes_by_sid_jti_and_subject_before_a_time() -> None:

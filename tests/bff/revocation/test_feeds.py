@@ -9,14 +9,9 @@ import anyio
 import pytest
 
 from bff.clock import FrozenClock
-from bff.revocation import (
-    MemoryRevocationFeed,
-    RevocationEvent,
-    RevocationFeed,
-    SqliteRevocationFeed,
-    follow,
-)
+from bff.revocation import MemoryRevocationFeed, RevocationFeed, SqliteRevocationFeed, follow
 from bff.revocation.redis import RedisRevocationFeed
+from contract.revocation import RevocationEvent
 
 pytestmark = pytest.mark.anyio
 

@@ -17,10 +17,19 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from bff.errors import FeedUnauthorized, StoreUnavailable
-from bff.revocation import RevocationEvent, follow
+from bff.revocation import follow
 from bff.services import Services
+from contract.revocation import (
+    HEARTBEAT_FRAME,
+    HEARTBEAT_SECONDS,
+    MEDIA_TYPE,
+    READY_FRAME,
+    RETRY_FRAME,
+    REVOCATION_PATH,
+    RevocationEvent,
+    revoke_frame,
+)
 
-HEARTBEAT_SECONDS = 1.0
 QUEUE_SIZE = 10_000
 MAX_EVENT_ID = 64
 # a stream ends after this long and the API resumes it with Last-Event-ID: a BFF shutting down
@@ -41,7 +50,7 @@ class RevocationStream:
         after = request.headers.get("last-event-id", "")[:MAX_EVENT_ID] or None
         return StreamingResponse(
             await self.frames(after),
-            media_type="text/event-stream",
+            media_type=MEDIA_TYPE,
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
@@ -63,10 +72,10 @@ class RevocationStream:
     async def _events(
         self, replay: list[RevocationEvent], position: str | None
     ) -> AsyncIterator[str]:
-        yield "retry: 1000\n\n"
+        yield RETRY_FRAME
         for replayed in replay:
-            yield _frame(replayed)
-        yield "event: ready\ndata: {}\n\n"
+            yield revoke_frame(replayed)
+        yield READY_FRAME
         queue: asyncio.Queue[RevocationEvent | None] = asyncio.Queue(QUEUE_SIZE)
         pump = asyncio.create_task(self._pump(position, queue))
         loop = asyncio.get_running_loop()
@@ -78,11 +87,11 @@ class RevocationStream:
                     async with asyncio.timeout(HEARTBEAT_SECONDS):
                         event = await queue.get()
                 except TimeoutError:
-                    yield ": ping\n\n"
+                    yield HEARTBEAT_FRAME
                     continue
                 if event is None:
                     return  # the feed failed: end the stream, the API reconnects (fail closed)
-                yield _frame(event)
+                yield revoke_frame(event)
         finally:
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -98,10 +107,6 @@ class RevocationStream:
             await queue.put(None)
 
 
-def _frame(event: RevocationEvent) -> str:
-    return f"id: {event.id}\nevent: revoke\ndata: {event.to_json()}\n\n"
-
-
 def routes(services: Services, *, secret: str) -> list[Route]:
     endpoint = RevocationStream(services, secret=secret)
-    return [Route("/internal/revocations", endpoint.stream, methods=["GET"])]
+    return [Route(REVOCATION_PATH, endpoint.stream, methods=["GET"])]
