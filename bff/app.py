@@ -1,11 +1,9 @@
-"""The BFF's app factory."""
+"""The BFF's app factory: the Starlette app around the components (bff.wiring), with the
+security headers, and every error mapped to HTTP in one place."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import cast
 
 import httpx
@@ -16,31 +14,19 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
 
-from bff.audit import Audit
-from bff.clock import Clock, SystemClock
-from bff.endpoints import account, bffapi, login, oauth, pages, proxy, revocations, wellknown
+from bff.clock import Clock
+from bff.counters import CounterStore
 from bff.errors import HTTPProblem, StoreUnavailable
-from bff.revocation import RevocationFeed, Revoker, feed_from_url
-from bff.secrets import read_or_create_secret
-from bff.security.csrf import CsrfTokens
+from bff.revocation import RevocationFeed
 from bff.security.headers import SecurityHeadersMiddleware
-from bff.security.keys import KeyRing
-from bff.security.passwords import Argon2Passwords, Passwords
+from bff.security.passwords import Passwords
 from bff.security.proxies import parse_networks
-from bff.security.ratelimit import LoginThrottle
-from bff.security.tokens import TokenMinter
-from bff.services import Services
-from bff.sessions import SessionStore, store_from_url
-from bff.sessions.manager import SessionManager, SessionPolicy
+from bff.sessions import SessionStore
 from bff.settings import Settings
-from bff.tokencache import SessionTokenCache
-from bff.users import SqliteUserStore, UserStore
-from contract.revocation import REVOCATION_SECRET_FILE
-from contract.tokens import ACCEPTANCE_BOUND
+from bff.users import UserStore
+from bff.wiring import FRONTEND, Components
 
-FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
 JSON_PREFIXES = ("/bff/", "/api/", "/oauth/", "/.well-known/")
 
 log = logging.getLogger("bff")
@@ -50,47 +36,26 @@ def create_app(
     settings: Settings,
     *,
     store: SessionStore | None = None,
+    counters: CounterStore | None = None,
     users: UserStore | None = None,
     passwords: Passwords | None = None,
     clock: Clock | None = None,
     feed: RevocationFeed | None = None,
     api_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Starlette:
-    services = build_services(
+    components = Components(
         settings,
-        store=store,
+        clock=clock,
+        session_store=store,
+        counters=counters,
         users=users,
         passwords=passwords,
-        clock=clock,
         feed=feed,
         api_transport=api_transport,
     )
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await services.users.open()
-        await services.sessions.store.open()
-        await services.feed.open()
-        services.keys.load_or_create()
-        try:
-            yield
-        finally:
-            await services.api.aclose()
-            await services.feed.close()
-            await services.sessions.store.close()
-            await services.users.close()
-            services.passwords.close()
-
     app = Starlette(
         routes=[
-            *login.routes(services),
-            *pages.routes(services),
-            *account.routes(services),
-            *bffapi.routes(services),
-            *proxy.routes(services),
-            *wellknown.routes(services),
-            *oauth.routes(services),
-            *revocations.routes(services, secret=revocation_secret(settings)),
+            *components.routes(),
             Mount("/static", StaticFiles(directory=FRONTEND / "static"), name="static"),
         ],
         middleware=[
@@ -105,86 +70,12 @@ def create_app(
             StoreUnavailable: _unavailable,
             HTTPException: _http_exception,
         },
-        lifespan=lifespan,
+        lifespan=lambda app: components.running(),
     )
     # a slash redirect would be built from the client's Host header
     app.router.redirect_slashes = False
-    app.state.services = services
+    app.state.components = components
     return app
-
-
-def revocation_secret(settings: Settings) -> str:
-    """The credential APIs present to follow the revocation feed."""
-    return settings.revocation_secret or read_or_create_secret(
-        settings.var_dir / REVOCATION_SECRET_FILE
-    )
-
-
-def build_services(
-    settings: Settings,
-    *,
-    store: SessionStore | None,
-    users: UserStore | None,
-    passwords: Passwords | None,
-    clock: Clock | None,
-    feed: RevocationFeed | None,
-    api_transport: httpx.AsyncBaseTransport | None,
-) -> Services:
-    clock = clock or SystemClock()
-    audit = Audit(clock=clock)
-    session_store = store or store_from_url(settings.session_store_url)
-    feed = feed or feed_from_url(settings.session_store_url)
-    secret = settings.secret_key or read_or_create_secret(settings.var_dir / "secret_key")
-    keys = KeyRing(
-        path=settings.var_dir / "keys.json",
-        alg=settings.signing_alg,
-        clock=clock,
-        publish_lead=settings.jwks_cache_seconds,
-        retain_seconds=ACCEPTANCE_BOUND,
-    )
-    minter = TokenMinter(keys=keys, issuer=settings.issuer, audience=settings.audience, clock=clock)
-    token_cache = SessionTokenCache(minter=minter, clock=clock, ttl=settings.access_token_ttl)
-    templates = Jinja2Templates(directory=FRONTEND / "templates")
-    templates.env.autoescape = True
-    return Services(
-        settings=settings,
-        clock=clock,
-        users=users or SqliteUserStore(path=settings.database_path),
-        sessions=SessionManager(
-            store=session_store,
-            clock=clock,
-            policy=SessionPolicy(
-                idle_seconds=settings.session_idle_seconds,
-                absolute_seconds=settings.session_absolute_seconds,
-            ),
-        ),
-        passwords=passwords
-        or Argon2Passwords(
-            time_cost=settings.argon2_time_cost,
-            memory_kib=settings.argon2_memory_kib,
-            parallelism=settings.argon2_parallelism,
-            workers=settings.password_workers,
-        ),
-        throttle=LoginThrottle(store=session_store, clock=clock),
-        csrf=CsrfTokens(secret),
-        keys=keys,
-        minter=minter,
-        token_cache=token_cache,
-        feed=feed,
-        revoker=Revoker(
-            store=session_store,
-            feed=feed,
-            token_cache=token_cache,
-            clock=clock,
-            audit=audit,
-            token_lifetime=ACCEPTANCE_BOUND,
-        ),
-        audit=audit,
-        templates=templates,
-        api=httpx.AsyncClient(
-            base_url=settings.api_base_url, transport=api_transport, follow_redirects=False
-        ),
-    )
 
 
 def _wants_json(request: Request) -> bool:

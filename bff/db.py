@@ -16,7 +16,7 @@ from bff.errors import StoreUnavailable
 
 def connect(path: Path | str) -> sqlite3.Connection:
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row

@@ -38,6 +38,10 @@ class Unauthenticated(HTTPProblem):
     code = "unauthenticated"
 
 
+class SessionEnding(Unauthenticated):
+    """The session ends too soon for a token to die with it: sign in again."""
+
+
 class Forbidden(HTTPProblem):
     status = 403
     code = "forbidden"

@@ -28,6 +28,7 @@ class Settings:
     revocation_secret: str = ""  # what APIs present to follow the revocation feed; generated
     session_idle_seconds: int = 30 * 60
     session_absolute_seconds: int = 12 * 60 * 60
+    max_sessions_per_user: int = 20  # past it, the user's oldest session ends
     access_token_ttl: int = DEFAULT_ACCESS_TOKEN_TTL
     signing_alg: Algorithm = "ES256"
     jwks_cache_seconds: int = 300
@@ -90,6 +91,7 @@ class Settings:
             revocation_secret=reader.text("BFF_REVOCATION_SECRET", ""),
             session_idle_seconds=reader.integer("BFF_SESSION_IDLE_SECONDS", 1800, low=60),
             session_absolute_seconds=reader.integer("BFF_SESSION_ABSOLUTE_SECONDS", 43200, low=60),
+            max_sessions_per_user=reader.integer("BFF_MAX_SESSIONS_PER_USER", 20, low=1, high=1000),
             access_token_ttl=reader.integer(
                 "BFF_ACCESS_TOKEN_TTL", DEFAULT_ACCESS_TOKEN_TTL, low=30, high=MAX_ACCESS_TOKEN_TTL
             ),

@@ -6,11 +6,10 @@ import secrets
 import sqlite3
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal, Protocol
 
-from bff.db import SqliteDatabase
 from bff.errors import BadRequest, StoreUnavailable
+from bff.stores import SqliteStore
 
 Role = Literal["user", "admin"]
 ROLES: tuple[Role, ...] = ("user", "admin")
@@ -63,16 +62,9 @@ CREATE TABLE IF NOT EXISTS users (
 """
 
 
-class SqliteUserStore:
-    def __init__(self, *, path: Path | str) -> None:
-        self._db = SqliteDatabase(path=path, schema=_SCHEMA, name="user store")
-        self._run = self._db.run
-
-    async def open(self) -> None:
-        self._db.open()
-
-    async def close(self) -> None:
-        self._db.close()
+class SqliteUserStore(SqliteStore):
+    SCHEMA = _SCHEMA
+    NAME = "user store"
 
     async def by_email(self, email: str) -> User | None:
         rows = self._run("SELECT * FROM users WHERE email = ?", (email,))

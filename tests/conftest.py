@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -17,6 +18,7 @@ from api.app import create_app as create_api
 from api.settings import Settings as ApiSettings
 from bff.app import create_app as create_bff
 from bff.clock import FrozenClock
+from bff.counters import CounterStore, MemoryCounterStore
 from bff.endpoints.revocations import RevocationStream
 from bff.revocation import MemoryRevocationFeed
 from bff.security.passwords import Argon2Passwords
@@ -91,6 +93,11 @@ def store() -> SessionStore:
     return MemorySessionStore()
 
 
+@pytest.fixture
+def counters() -> CounterStore:
+    return MemoryCounterStore()
+
+
 class InProcessFeed:
     """The API's revocation source wired to the BFF's own SSE frames, in-process:
     httpx.ASGITransport cannot stream a never-ending response, so this feeds the exact text of
@@ -101,7 +108,7 @@ class InProcessFeed:
 
     async def messages(self, *, last_event_id: str | None) -> AsyncIterator[Message]:
         assert self._bff.app is not None
-        stream = RevocationStream(self._bff.app.state.services, secret="unused")
+        stream: RevocationStream = self._bff.app.state.components.revocation_stream()
         async for message in parse_sse(_lines(await stream.frames(last_event_id))):
             yield message
 
@@ -132,7 +139,7 @@ class System:
     clock: FrozenClock
 
     async def add_user(self, email: str, password: str, role: str = "user") -> str:
-        services = self.bff_app.state.services
+        services = self.bff_app.state.components
         user = await services.users.add(
             email=email,
             password_hash=await services.passwords.hash(password),
@@ -140,6 +147,16 @@ class System:
             now=self.clock.now(),
         )
         return str(user.id)
+
+    async def me_once_pushed(self, token: str) -> httpx.Response:
+        """The API's /me answer for `token` once pushed revocations have been applied: a few
+        event-loop turns (the in-process feed), no clock and no sleep."""
+        for _ in range(200):
+            response = await self.api.get("/me", headers={"Authorization": f"Bearer {token}"})
+            if response.status_code != 200:
+                return response
+            await anyio.sleep(0)
+        return response
 
     def new_browser(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
@@ -154,6 +171,7 @@ async def system(
     bff_settings: BffSettings,
     api_settings: ApiSettings,
     store: SessionStore,
+    counters: CounterStore,
     clock: FrozenClock,
     passwords: Argon2Passwords,
 ) -> AsyncIterator[System]:
@@ -168,6 +186,7 @@ async def system(
     bff_app = create_bff(
         bff_settings,
         store=store,
+        counters=counters,
         clock=clock,
         passwords=SharedPasswords(passwords),
         feed=feed,

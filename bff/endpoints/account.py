@@ -10,25 +10,25 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from bff.endpoints.common import read_form, require_same_origin
-from bff.endpoints.login import CLEAR_SITE_DATA
-from bff.endpoints.rendering import render_page, to_login
+from bff.audit import Audit
+from bff.endpoints.guard import SessionGuard
+from bff.endpoints.rendering import PageRenderer
+from bff.endpoints.responses import sign_out, to_login
 from bff.errors import BadRequest, Forbidden, NotFound, Throttled
-from bff.security.passwords import MAX_PASSWORD_LENGTH, check_new_password
-from bff.services import Services
+from bff.revocation import Revoker
+from bff.security.passwords import MAX_PASSWORD_LENGTH, Passwords, check_new_password
+from bff.security.ratelimit import RateLimit
 from bff.sessions.base import Session
-from bff.sessions.manager import clear_session_cookie, set_session_cookie
+from bff.sessions.manager import SessionManager, set_session_cookie
 from bff.useragent import summarize
-from bff.users import User
+from bff.users import User, UserStore
 
 REVOKED_EVENT = "session.revoked"
 MAX_SID_LENGTH = 64
 WRONG_PASSWORD = "The current password is not correct."
 MISMATCH = "The new password and its confirmation do not match."
 UNCHANGED = "The new password must differ from the current one."
-# a stolen cookie must not become an unthrottled oracle for the current password
-PASSWORD_ATTEMPTS = 5
-PASSWORD_WINDOW = 15 * 60
+THROTTLED = "Too many attempts. Try again later."
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,77 +44,86 @@ class Device:
     current: bool
 
 
-class _AccountPages:
-    def __init__(self, services: Services) -> None:
-        self.s = services
+@dataclass(frozen=True, kw_only=True)
+class DeviceEndpoints:
+    guard: SessionGuard
+    pages: PageRenderer
+    sessions: SessionManager
+    revoker: Revoker
 
-    async def _checked_form(self, request: Request) -> tuple[Session | None, dict[str, str]]:
-        """Same-origin, bounded form, and the session's CSRF token; (None, form) when anonymous."""
-        require_same_origin(request, self.s.settings.trusted_origins)
-        form = await read_form(request, self.s.settings.login_max_body)
-        session = await self.s.sessions.current(request)
-        if session is not None and not self.s.csrf.check_session(
-            form.get("csrf_token", ""), session.sid
-        ):
-            raise Forbidden("invalid CSRF token")
-        return session, form
+    def routes(self) -> list[Route]:
+        return [
+            Route("/sessions", self.page, methods=["GET"]),
+            Route("/sessions/revoke", self.revoke, methods=["POST"]),
+            Route("/sessions/revoke-others", self.revoke_others, methods=["POST"]),
+        ]
 
-
-class DeviceEndpoints(_AccountPages):
     async def page(self, request: Request) -> Response:
-        session = await self.s.sessions.current(request)
+        session = await self.guard.current(request)
         if session is None:
             return to_login("/sessions")
-        devices = await self._devices(session)
-        return await render_page(self.s, request, session, "sessions.html", {"devices": devices})
+        live = await self.sessions.live(session.user_id)
+        live.sort(key=lambda s: (s.sid != session.sid, -s.last_seen))
+        devices = [_device(s, current=s.sid == session.sid) for s in live]
+        return await self.pages.render(request, session, "sessions.html", {"devices": devices})
 
     async def revoke(self, request: Request) -> Response:
-        session, form = await self._checked_form(request)
+        session, form = await self.guard.form(request)
         if session is None:
             return to_login("/sessions")
         sid = form.get("sid", "")
         if not sid or len(sid) > MAX_SID_LENGTH:
             raise BadRequest("sid is missing or invalid")
         # end_sid searches only this user's sessions: another user's sid is not found
-        ended = await self.s.revoker.end_sid(
+        ended = await self.revoker.end_sid(
             sid, user_id=session.user_id, event=REVOKED_EVENT, request=request
         )
         if ended is None:
             raise NotFound("no such session")
         if ended.sid == session.sid:
-            return _signed_out()
+            return sign_out(RedirectResponse("/login", status_code=303))
         return RedirectResponse("/sessions", status_code=303)
 
     async def revoke_others(self, request: Request) -> Response:
-        session, _ = await self._checked_form(request)
+        session, _ = await self.guard.form(request)
         if session is None:
             return to_login("/sessions")
-        await self.s.revoker.end_user(
+        await self.revoker.end_user(
             session.user_id, keep_sid=session.sid, event=REVOKED_EVENT, request=request
         )
         return RedirectResponse("/sessions", status_code=303)
 
-    async def _devices(self, current: Session) -> list[Device]:
-        now = self.s.clock.now()
-        sessions = await self.s.sessions.store.list_user(current.user_id)
-        live = [s for s in sessions if s.is_live(now)]
-        live.sort(key=lambda s: (s.sid != current.sid, -s.last_seen))
-        return [_device(s, current=s.sid == current.sid) for s in live]
 
+@dataclass(frozen=True, kw_only=True)
+class PasswordEndpoints:
+    guard: SessionGuard
+    pages: PageRenderer
+    sessions: SessionManager
+    users: UserStore
+    passwords: Passwords
+    # a stolen cookie must not become an unthrottled oracle for the current password
+    attempts: RateLimit
+    revoker: Revoker
+    audit: Audit
 
-class PasswordEndpoints(_AccountPages):
+    def routes(self) -> list[Route]:
+        return [
+            Route("/account", self.page, methods=["GET"]),
+            Route("/account/password", self.change, methods=["POST"]),
+        ]
+
     async def page(self, request: Request) -> Response:
-        session = await self.s.sessions.current(request)
+        session = await self.guard.current(request)
         if session is None:
             return to_login("/account")
         changed = request.query_params.get("changed") == "1"
         return await self._form(request, session, changed=changed)
 
     async def change(self, request: Request) -> Response:
-        session, form = await self._checked_form(request)
+        session, form = await self.guard.form(request)
         if session is None:
             return to_login("/account")
-        user = await self.s.users.by_id(session.user_id)
+        user = await self.users.by_id(session.user_id)
         if user is None:
             raise Forbidden("the account no longer exists")
         current = form.get("current_password", "")
@@ -122,23 +131,18 @@ class PasswordEndpoints(_AccountPages):
         problem = _password_problem(current, new, confirm)
         if problem:
             return await self._form(request, session, error=problem, status=400)
-        throttled = await self._throttled(request, session)
-        if throttled is not None:
-            return throttled
-        if not await self.s.passwords.verify(user.password_hash, current):
-            self.s.audit.event("password.change_failed", request, user_id=user.id, sid=session.sid)
+        try:
+            await self.attempts.enforce(user.id, THROTTLED)
+        except Throttled as exc:
+            return await self._throttled(request, session, exc)
+        if not await self.passwords.verify(user.password_hash, current):
+            self.audit.event("password.change_failed", request, user_id=user.id, sid=session.sid)
             return await self._form(request, session, error=WRONG_PASSWORD, status=400)
-        await self.s.sessions.store.reset(_attempts_key(user.id))
+        await self.attempts.reset(user.id)
         return await self._replace_sessions(request, user, new)
 
-    async def _throttled(self, request: Request, session: Session) -> Response | None:
-        attempts = await self.s.sessions.store.hit(
-            _attempts_key(session.user_id), window=PASSWORD_WINDOW, now=self.s.clock.now()
-        )
-        if attempts <= PASSWORD_ATTEMPTS:
-            return None
-        exc = Throttled("Too many attempts. Try again later.", retry_after=PASSWORD_WINDOW)
-        self.s.audit.event(
+    async def _throttled(self, request: Request, session: Session, exc: Throttled) -> Response:
+        self.audit.event(
             "password.change_throttled", request, user_id=session.user_id, sid=session.sid
         )
         response = await self._form(request, session, error=exc.description, status=429)
@@ -146,16 +150,17 @@ class PasswordEndpoints(_AccountPages):
         return response
 
     async def _replace_sessions(self, request: Request, user: User, password: str) -> Response:
-        await self.s.users.set_password_hash(user.id, await self.s.passwords.hash(password))
+        await self.users.set_password_hash(user.id, await self.passwords.hash(password))
         # every session ends, this one too: a new session id at every privilege change
-        await self.s.revoker.end_user(user.id, event=REVOKED_EVENT, request=request)
-        cookie_value, fresh = await self.s.sessions.start(
+        await self.revoker.end_user(user.id, event=REVOKED_EVENT, request=request)
+        cookie_value, fresh = await self.sessions.start(
             user_id=user.id,
             role=user.role,
             user_agent=request.headers.get("user-agent", ""),
             ip=request.state.client_ip,
+            request=request,
         )
-        self.s.audit.event("password.changed", request, user_id=user.id, sid=fresh.sid)
+        self.audit.event("password.changed", request, user_id=user.id, sid=fresh.sid)
         response = RedirectResponse("/account?changed=1", status_code=303)
         set_session_cookie(response, cookie_value)
         return response
@@ -170,7 +175,7 @@ class PasswordEndpoints(_AccountPages):
         status: int = 200,
     ) -> Response:
         context = {"error": error, "changed": changed}
-        return await render_page(self.s, request, session, "account.html", context, status=status)
+        return await self.pages.render(request, session, "account.html", context, status=status)
 
 
 def _password_problem(current: str, new: str, confirm: str) -> str:
@@ -184,10 +189,6 @@ def _password_problem(current: str, new: str, confirm: str) -> str:
     if new != confirm:
         return MISMATCH
     return UNCHANGED if new == current else ""
-
-
-def _attempts_key(user_id: str) -> str:
-    return f"password-change:{user_id}"
 
 
 def _device(session: Session, *, current: bool) -> Device:
@@ -204,22 +205,3 @@ def _device(session: Session, *, current: bool) -> Device:
 
 def _utc(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _signed_out() -> Response:
-    response = RedirectResponse("/login", status_code=303)
-    clear_session_cookie(response)
-    response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
-    return response
-
-
-def routes(services: Services) -> list[Route]:
-    devices = DeviceEndpoints(services)
-    password = PasswordEndpoints(services)
-    return [
-        Route("/sessions", devices.page, methods=["GET"]),
-        Route("/sessions/revoke", devices.revoke, methods=["POST"]),
-        Route("/sessions/revoke-others", devices.revoke_others, methods=["POST"]),
-        Route("/account", password.page, methods=["GET"]),
-        Route("/account/password", password.change, methods=["POST"]),
-    ]

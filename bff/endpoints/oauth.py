@@ -7,16 +7,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bff.endpoints.common import read_form
-from bff.services import Services
+from bff.endpoints.bodies import read_form
+from bff.endpoints.responses import NO_STORE
 
 MAX_FORM_BYTES = 4096
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 class TokenEndpoint:
-    def __init__(self, services: Services) -> None:
-        self.s = services
+    def routes(self) -> list[Route]:
+        return [Route("/oauth/token", self.token, methods=["POST"])]
 
     async def token(self, request: Request) -> Response:
         form = await read_form(request, MAX_FORM_BYTES)
@@ -34,8 +33,3 @@ class TokenEndpoint:
 def _error(code: str, description: str) -> Response:
     body = {"error": code, "error_description": description}
     return JSONResponse(body, status_code=400, headers=NO_STORE)
-
-
-def routes(services: Services) -> list[Route]:
-    endpoint = TokenEndpoint(services)
-    return [Route("/oauth/token", endpoint.token, methods=["POST"])]

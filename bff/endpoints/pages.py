@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -9,28 +10,41 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from bff.endpoints.rendering import render_page, to_login
-from bff.services import Services
+from bff.endpoints.guard import SessionGuard
+from bff.endpoints.rendering import PageRenderer
+from bff.endpoints.responses import to_login
+from bff.errors import SessionEnding
 from bff.sessions.base import Session
+from bff.tokencache import SessionTokenCache
 
 API_TIMEOUT = 5.0
 
 
+@dataclass(frozen=True, kw_only=True)
 class PageEndpoints:
-    def __init__(self, services: Services) -> None:
-        self.s = services
+    guard: SessionGuard
+    pages: PageRenderer
+    tokens: SessionTokenCache
+    api: httpx.AsyncClient
+    api_public_url: str
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/", self.index, methods=["GET"]),
+            Route("/dashboard", self.dashboard, methods=["GET"]),
+            Route("/app", self.app_page, methods=["GET"]),
+        ]
 
     async def index(self, request: Request) -> Response:
-        session = await self.s.sessions.current(request)
+        session = await self.guard.current(request)
         return RedirectResponse("/dashboard" if session else "/login", status_code=303)
 
     async def dashboard(self, request: Request) -> Response:
-        session = await self.s.sessions.current(request)
+        session = await self.guard.current(request)
         if session is None:
             return _to_login(request)
         me, problem = await self._fetch_me(session)
-        return await render_page(
-            self.s,
+        return await self.pages.render(
             request,
             session,
             "dashboard.html",
@@ -39,18 +53,21 @@ class PageEndpoints:
         )
 
     async def app_page(self, request: Request) -> Response:
-        session = await self.s.sessions.current(request)
+        session = await self.guard.current(request)
         if session is None:
             return _to_login(request)
-        return await render_page(
-            self.s, request, session, "app.html", {"api_url": self.s.settings.api_public_url}
+        return await self.pages.render(
+            request, session, "app.html", {"api_url": self.api_public_url}
         )
 
     async def _fetch_me(self, session: Session) -> tuple[dict[str, Any] | None, str | None]:
         # the token is minted here and never leaves the server
-        token = self.s.token_cache.token_for(session)
         try:
-            response = await self.s.api.get(
+            token = self.tokens.token_for(session)
+        except SessionEnding:
+            return None, "Your session is about to end. Sign in again to continue."
+        try:
+            response = await self.api.get(
                 "/me", headers={"Authorization": f"Bearer {token.token}"}, timeout=API_TIMEOUT
             )
         except httpx.HTTPError:
@@ -67,12 +84,3 @@ class PageEndpoints:
 def _to_login(request: Request) -> Response:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return to_login(target)
-
-
-def routes(services: Services) -> list[Route]:
-    endpoints = PageEndpoints(services)
-    return [
-        Route("/", endpoints.index, methods=["GET"]),
-        Route("/dashboard", endpoints.dashboard, methods=["GET"]),
-        Route("/app", endpoints.app_page, methods=["GET"]),
-    ]

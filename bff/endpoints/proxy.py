@@ -14,11 +14,11 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from bff.endpoints.common import require_csrf_header, require_same_origin
-from bff.errors import BadGateway, BadRequest, GatewayTimeout, PayloadTooLarge, Unauthenticated
-from bff.security.csrf import SAFE_METHODS
-from bff.services import Services
+from bff.endpoints.guard import SessionGuard
+from bff.endpoints.responses import NO_STORE
+from bff.errors import BadGateway, BadRequest, GatewayTimeout, PayloadTooLarge
 from bff.sessions.base import Session
+from bff.tokencache import SessionTokenCache
 
 PREFIX = "/api/"
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
@@ -57,20 +57,31 @@ RESPONSE_HEADERS = frozenset(
     }
 )
 SEGMENT_ESCAPES = ("%2f", "%5c", "%25")  # encoded "/", "\" and "%": decoded again downstream
-NO_STORE = {"Cache-Control": "no-store"}
 
 log = logging.getLogger("bff.proxy")
 
 
 class ProxyEndpoint:
-    def __init__(self, services: Services) -> None:
-        self.s = services
-        self._base = services.api.base_url
+    def __init__(
+        self,
+        *,
+        guard: SessionGuard,
+        tokens: SessionTokenCache,
+        api: httpx.AsyncClient,
+        api_public_url: str,
+    ) -> None:
+        self._guard = guard
+        self._tokens = tokens
+        self._api = api
+        self._base = api.base_url
         # the API may name itself by its public URL in a Location when the BFF reaches it privately
-        self._origins = (self._base, httpx.URL(services.settings.api_public_url.rstrip("/") + "/"))
+        self._origins = (self._base, httpx.URL(api_public_url.rstrip("/") + "/"))
+
+    def routes(self) -> list[Route]:
+        return [Route("/api/{path:path}", self.forward, methods=METHODS)]
 
     async def forward(self, request: Request) -> Response:
-        session = await self._session(request)
+        session = await self._guard.json(request)
         url = self._upstream_url(request)
         body = _request_body(request)
         upstream = await self._send(request, session, url, body)
@@ -78,18 +89,9 @@ class ProxyEndpoint:
             # once, for safe bodiless requests only: a token the API refused (revoked jti, a key
             # it has not fetched yet) is replaced; an unsafe request is never replayed
             await upstream.aclose()
-            self.s.token_cache.forget(session.sid)
+            self._tokens.forget(session.sid)
             upstream = await self._send(request, session, url, None)
         return await self._respond(upstream, url)
-
-    async def _session(self, request: Request) -> Session:
-        require_csrf_header(request)
-        if request.method not in SAFE_METHODS:
-            require_same_origin(request, self.s.settings.trusted_origins)
-        session = await self.s.sessions.current(request)
-        if session is None:
-            raise Unauthenticated("no valid session")
-        return session
 
     def _upstream_url(self, request: Request) -> httpx.URL:
         path = upstream_path(_raw_suffix(request.scope))
@@ -109,13 +111,13 @@ class ProxyEndpoint:
     ) -> httpx.Response:
         headers = _request_headers(request)
         # the token is attached here and never reaches the browser; the browser's own is dropped
-        headers.append(("Authorization", f"Bearer {self.s.token_cache.token_for(session).token}"))
-        outgoing = self.s.api.build_request(
+        headers.append(("Authorization", f"Bearer {self._tokens.token_for(session).token}"))
+        outgoing = self._api.build_request(
             request.method, url, headers=headers, content=body, timeout=TIMEOUT
         )
         try:
             with anyio.fail_after(DEADLINE):
-                return await self.s.api.send(outgoing, stream=True)
+                return await self._api.send(outgoing, stream=True)
         except (httpx.TimeoutException, TimeoutError) as exc:
             log.warning("proxy: the API timed out: %s", type(exc).__name__)
             raise GatewayTimeout("the API did not answer in time") from None
@@ -283,8 +285,3 @@ def _private_cache_control(directives: list[str]) -> str:
     if "no-store" in names or "private" in names:
         return ", ".join(kept)
     return ", ".join(["private", *kept])
-
-
-def routes(services: Services) -> list[Route]:
-    endpoint = ProxyEndpoint(services)
-    return [Route("/api/{path:path}", endpoint.forward, methods=METHODS)]

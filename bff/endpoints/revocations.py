@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from bff.clock import Clock
 from bff.errors import FeedUnauthorized, StoreUnavailable
-from bff.revocation import follow
-from bff.services import Services
+from bff.revocation import RevocationFeed, follow
 from contract.revocation import (
     HEARTBEAT_FRAME,
     HEARTBEAT_SECONDS,
@@ -38,9 +38,13 @@ MAX_STREAM_SECONDS = 60.0
 
 
 class RevocationStream:
-    def __init__(self, services: Services, *, secret: str) -> None:
-        self.s = services
+    def __init__(self, *, feed: RevocationFeed, clock: Clock, secret: str) -> None:
+        self._feed = feed
+        self._clock = clock
         self._secret = secret.encode()
+
+    def routes(self) -> list[Route]:
+        return [Route(REVOCATION_PATH, self.stream, methods=["GET"])]
 
     async def stream(self, request: Request) -> Response:
         scheme, _, presented = request.headers.get("authorization", "").partition(" ")
@@ -63,9 +67,9 @@ class RevocationStream:
     async def _replay(self, after: str | None) -> tuple[list[RevocationEvent], str | None]:
         events: list[RevocationEvent] = []
         position = after
-        while batch := await self.s.feed.since(position):
+        while batch := await self._feed.since(position):
             position = batch[-1].id
-            now = self.s.clock.now()
+            now = self._clock.now()
             events.extend(event for event in batch if event.until > now)
         return events, position
 
@@ -101,12 +105,7 @@ class RevocationStream:
         self, position: str | None, queue: asyncio.Queue[RevocationEvent | None]
     ) -> None:
         try:
-            async for event in follow(self.s.feed, after=position, clock=self.s.clock):
+            async for event in follow(self._feed, after=position, clock=self._clock):
                 await queue.put(event)
         except StoreUnavailable:
             await queue.put(None)
-
-
-def routes(services: Services, *, secret: str) -> list[Route]:
-    endpoint = RevocationStream(services, secret=secret)
-    return [Route(REVOCATION_PATH, endpoint.stream, methods=["GET"])]

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from bff.errors import ConfigError
 from bff.revocation.events import RevocationFeed, follow
 from bff.revocation.memory import MemoryRevocationFeed
 from bff.revocation.revoker import Revoker
@@ -15,20 +12,5 @@ __all__ = [
     "RevocationFeed",
     "Revoker",
     "SqliteRevocationFeed",
-    "feed_from_url",
     "follow",
 ]
-
-
-def feed_from_url(url: str) -> RevocationFeed:
-    """The feed that shares the session store's truth: same SQLite file, same Redis."""
-    scheme = urlsplit(url).scheme
-    if scheme == "memory":
-        return MemoryRevocationFeed()
-    if scheme == "sqlite":
-        return SqliteRevocationFeed(path=url.removeprefix("sqlite:///"))
-    if scheme in ("redis", "rediss"):
-        from bff.revocation.redis import RedisRevocationFeed
-
-        return RedisRevocationFeed(url=url)
-    raise ConfigError(f"BFF_SESSION_STORE: unsupported store {scheme!r}")

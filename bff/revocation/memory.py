@@ -8,20 +8,15 @@ import secrets
 from dataclasses import replace
 
 from bff.revocation.events import parse_position, position_id
+from bff.stores import MemoryStore
 from contract.revocation import RevocationEvent
 
 
-class MemoryRevocationFeed:
+class MemoryRevocationFeed(MemoryStore):
     def __init__(self) -> None:
         self._epoch = secrets.token_urlsafe(6)
         self._events: list[RevocationEvent] = []
         self._changed = asyncio.Event()
-
-    async def open(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
 
     async def publish(self, event: RevocationEvent) -> None:
         self._events.append(replace(event, id=position_id(self._epoch, len(self._events) + 1)))

@@ -64,10 +64,6 @@ class Revoker:
             self._audit.event(event, request, user_id=user_id, sid=session.sid)
         return ended
 
-    async def revoke(self, kind: Kind, value: str) -> None:
-        """Publish a revocation for tokens not tied to a session (a jti, a refresh family)."""
-        await self._publish(kind, value)
-
     async def _forget(self, session: Session) -> None:
         if self._tokens is not None:
             self._tokens.forget(session.sid)

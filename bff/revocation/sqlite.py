@@ -8,8 +8,8 @@ import contextlib
 import secrets
 from pathlib import Path
 
-from bff.db import SqliteDatabase
 from bff.revocation.events import parse_position, position_id
+from bff.stores import SqliteStore
 from contract.revocation import RevocationEvent
 
 _SCHEMA = """
@@ -26,15 +26,17 @@ CREATE TABLE IF NOT EXISTS revocations_epoch (epoch TEXT NOT NULL);
 BATCH = 1000
 
 
-class SqliteRevocationFeed:
+class SqliteRevocationFeed(SqliteStore):
+    SCHEMA = _SCHEMA
+    NAME = "revocation feed"
+
     def __init__(self, *, path: Path | str) -> None:
-        self._db = SqliteDatabase(path=path, schema=_SCHEMA, name="revocation feed")
-        self._run = self._db.run
+        super().__init__(path=path)
         self._changed = asyncio.Event()
         self._epoch = ""
 
     async def open(self) -> None:
-        self._db.open()
+        await super().open()
         # the epoch lives with the table: a recreated file starts a new one, and followers that
         # resume with an older id get a full replay instead of missing the new events
         rows = self._run("SELECT epoch FROM revocations_epoch")
@@ -44,9 +46,6 @@ class SqliteRevocationFeed:
             )
             rows = self._run("SELECT epoch FROM revocations_epoch")
         self._epoch = str(rows[0]["epoch"])
-
-    async def close(self) -> None:
-        self._db.close()
 
     async def publish(self, event: RevocationEvent) -> None:
         self._run("DELETE FROM revocations WHERE until <= ?", (event.at,))

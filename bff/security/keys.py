@@ -6,12 +6,9 @@ time; an old key stays published until every token it signed has expired.
 
 from __future__ import annotations
 
-import json
-import os
 import secrets
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -64,33 +61,47 @@ def generate_key(alg: str, *, now: float, sign_from: float) -> SigningKey:
     )
 
 
-class KeyRing:
-    """Keys persisted in one owner-only JSON file under var/.
+class KeyStore(Protocol):
+    """Where a key ring's keys persist (a file today; a database or a KMS could serve too)."""
 
-    `retain_seconds` is how long a replaced key stays published: the longest token lifetime plus
-    clock skew. `publish_lead` is how long a new key is published before it signs.
+    def load(self) -> list[SigningKey]:
+        """Every stored key; [] when there are none yet. ConfigError when unreadable."""
+        ...
+
+    def save(self, keys: list[SigningKey]) -> None: ...
+
+    def changed(self) -> bool:
+        """True when another process changed the keys since this store last loaded or saved."""
+        ...
+
+
+class KeyRing:
+    """The rotation policy over a KeyStore.
+
+    `retain_seconds` is how long a replaced key stays published: the longest a token can be
+    accepted after it was signed. `publish_lead` is how long a new key is published before it
+    signs (the JWKS cache time). Keys rotated by another process (the CLI) are picked up within
+    RELOAD_EVERY seconds.
     """
 
     def __init__(
-        self, *, path: Path, alg: str, clock: Clock, publish_lead: float, retain_seconds: float
+        self, *, store: KeyStore, alg: str, clock: Clock, publish_lead: float, retain_seconds: float
     ) -> None:
-        self._path = path
+        self._store = store
         self._alg = alg
         self._clock = clock
         self._lead = publish_lead
         self._retain = retain_seconds
         self._keys: list[SigningKey] = []
-        self._loaded_mtime = 0.0
         self._checked_at = float("-inf")
         self._private_cache: dict[str, PrivateKey] = {}
 
     def load_or_create(self) -> None:
-        if self._path.exists():
-            self._load()
+        self._keys = self._store.load()
         if not self._keys:
             now = self._clock.now()
             self._keys = [generate_key(self._alg, now=now, sign_from=now)]
-            self._save()
+            self._store.save(self._keys)
 
     def keys(self) -> list[SigningKey]:
         self._reload_if_changed()
@@ -118,12 +129,12 @@ class KeyRing:
 
     def rotate(self) -> SigningKey:
         """Publish a new key now; it signs once every JWKS cache has seen it."""
-        self._reload_if_changed(force=True)
+        self._keys = self._store.load()
         now = self._clock.now()
         newest = max((k.sign_from for k in self._keys), default=now)
         key = generate_key(self._alg, now=now, sign_from=max(now, newest) + self._lead)
         self._keys = [k for k in self._keys if not self._is_expired(k, now)] + [key]
-        self._save()
+        self._store.save(self._keys)
         return key
 
     def _is_expired(self, key: SigningKey, now: float) -> bool:
@@ -131,33 +142,10 @@ class KeyRing:
         successors = [k.sign_from for k in self._keys if k.sign_from > key.sign_from]
         return bool(successors) and min(successors) + self._retain <= now
 
-    def _reload_if_changed(self, *, force: bool = False) -> None:
+    def _reload_if_changed(self) -> None:
         now = self._clock.now()
-        if not force and now - self._checked_at < RELOAD_EVERY:
+        if now - self._checked_at < RELOAD_EVERY:
             return
         self._checked_at = now
-        try:
-            mtime = self._path.stat().st_mtime
-        except FileNotFoundError:
-            return
-        if force or mtime != self._loaded_mtime:
-            self._load()
-
-    def _load(self) -> None:
-        try:
-            data = json.loads(self._path.read_text())
-            keys = [SigningKey(**item) for item in data["keys"]]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(f"cannot read the key ring {self._path}: {exc}") from exc
-        self._keys = keys
-        self._loaded_mtime = self._path.stat().st_mtime
-
-    def _save(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._path.with_suffix(".tmp")
-        # private keys: owner-only from the first byte written
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump({"keys": [asdict(k) for k in self._keys]}, handle, indent=2)
-        os.replace(tmp, self._path)
-        self._loaded_mtime = self._path.stat().st_mtime
+        if self._store.changed():
+            self._keys = self._store.load()

@@ -1,27 +1,95 @@
-"""Login throttling: progressive delays, never a permanent lockout.
+"""Rate limits on the shared counters: one `RateLimit` for every limit of the BFF (sign-in
+attempts, `/bff/token`, password changes), and the progressive login throttle built from it.
 
-Three counts, each with its own allowance: the account *from this client IP* (the tight one: a
-guesser from one address can lock only itself out, never the owner signing in from elsewhere),
-the account from anywhere (a loose cap on distributed guessing), and the client IP across accounts
-(password spraying).
+Subjects (an email as typed, a client address, a session handle, a user id) are keyed with an
+HMAC under the BFF's secret key: a copy of the counter store shows none of them, and what was
+typed in the email field (sometimes a password in the wrong box) cannot be recovered from its key
+by hashing guesses. IPv6 clients are grouped by their /64, the block one subscriber usually holds.
+
+The login throttle keeps three counts, each with its own allowance: the account *from this
+client network* (the tight one: a guesser from one address can lock only itself out, never the
+owner signing in from elsewhere), the account from anywhere (a loose cap on distributed
+guessing), and the client network across accounts (password spraying).
 
 Every attempt is counted *before* its password is checked, atomically in the shared store, so a
 burst of concurrent guesses cannot all slip in before the first failure is recorded. Past the
 free allowance, each attempt must claim a block whose length doubles (1 s, 2 s, 4 s, … up to a
 cap): the one attempt that opens the block is checked, every other attempt until it ends gets 429
-without touching the password. A success resets the account's count and refunds its own attempt
-to the IP's count (never the IP's other failures).
+without touching the password. A success resets the account's counts and refunds its own attempt
+to the network's count (never the network's other failures).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import ipaddress
 import math
 from dataclasses import dataclass
 
 from bff.clock import Clock
+from bff.counters import CounterStore
 from bff.errors import Throttled
-from bff.sessions.base import SessionStore
+
+IPV6_GROUP_PREFIX = 64
+
+
+class SubjectKeys:
+    """Opaque counter keys: an HMAC of the subject under a key derived from the secret key (its
+    own purpose, so a counter key is never a CSRF signature)."""
+
+    def __init__(self, secret: str) -> None:
+        self._key = hmac.new(secret.encode(), b"bff.ratelimit.subject", hashlib.sha256).digest()
+
+    def __call__(self, subject: str) -> str:
+        return hmac.new(self._key, subject.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+class RateLimit:
+    """At most `limit` hits per fixed window of `window` seconds for each subject, counted in the
+    shared counters under `name`."""
+
+    def __init__(
+        self,
+        *,
+        counters: CounterStore,
+        clock: Clock,
+        keys: SubjectKeys,
+        name: str,
+        limit: int,
+        window: float,
+    ) -> None:
+        self._counters = counters
+        self._clock = clock
+        self._keys = keys
+        self._name = name
+        self.limit = limit
+        self._window = window
+
+    async def hit(self, subject: str, *, amount: int = 1, window: float | None = None) -> int:
+        """Count `amount` hits (a negative amount refunds) and return the window's count."""
+        now = self._clock.now()
+        span = self._window if window is None else window
+        return await self._counters.hit(self._key(subject), window=span, now=now, amount=amount)
+
+    async def enforce(self, subject: str, message: str) -> None:
+        """Count one hit; Throttled, with the seconds left in the window, once over the limit."""
+        if await self.hit(subject) > self.limit:
+            await self.refuse_if_over(subject, message)
+
+    async def refuse_if_over(self, subject: str, message: str) -> None:
+        """Throttled while the subject's count is over the limit; counts nothing."""
+        now = self._clock.now()
+        count, ends = await self._counters.counter(self._key(subject), now=now)
+        if count > self.limit:
+            raise Throttled(message, retry_after=seconds_until(ends, now))
+
+    async def reset(self, subject: str) -> None:
+        await self._counters.reset(self._key(subject))
+
+    def _key(self, subject: str) -> str:
+        return f"{self._name}:{self._keys(subject)}"
+
 
 ATTEMPT_WINDOW = 60 * 60  # attempts are forgotten an hour after the first one
 MESSAGE = "Too many sign-in attempts. Try again later."
@@ -39,54 +107,92 @@ ACCOUNT = Allowance(free=50, max_delay=15 * 60)
 CLIENT_IP = Allowance(free=50, max_delay=5 * 60)
 
 
+class _Progressive:
+    """One allowance: free attempts, then blocks of doubling length."""
+
+    def __init__(self, *, attempts: RateLimit, blocks: RateLimit, max_delay: int) -> None:
+        self.attempts = attempts
+        # a block is open while its count is over 0 (limit 0); its window is the current delay
+        self.blocks = blocks
+        self._max_delay = max_delay
+
+    async def count(self, subject: str) -> None:
+        attempts = await self.attempts.hit(subject)
+        if attempts > self.attempts.limit:
+            delay = min(2 ** (attempts - self.attempts.limit - 1), self._max_delay)
+            if await self.blocks.hit(subject, window=delay) > 1:  # another attempt opened it
+                await self.blocks.refuse_if_over(subject, MESSAGE)
+
+    async def reset(self, subject: str) -> None:
+        await self.attempts.reset(subject)
+        await self.blocks.reset(subject)
+
+
 class LoginThrottle:
     def __init__(
         self,
         *,
-        store: SessionStore,
+        counters: CounterStore,
         clock: Clock,
+        keys: SubjectKeys,
         account_from_ip: Allowance = ACCOUNT_FROM_IP,
         account: Allowance = ACCOUNT,
         client_ip: Allowance = CLIENT_IP,
     ) -> None:
-        self._store = store
-        self._clock = clock
-        self._allowances = (account_from_ip, account, client_ip)
+        def progressive(kind: str, allowance: Allowance) -> _Progressive:
+            def limit(name: str, limit: int, window: float) -> RateLimit:
+                return RateLimit(
+                    counters=counters, clock=clock, keys=keys, name=name, limit=limit, window=window
+                )
+
+            return _Progressive(
+                attempts=limit(f"login.attempts.{kind}", allowance.free, ATTEMPT_WINDOW),
+                blocks=limit(f"login.block.{kind}", 0, 1),
+                max_delay=allowance.max_delay,
+            )
+
+        self._pair = progressive("account-network", account_from_ip)
+        self._account = progressive("account", account)
+        self._network = progressive("network", client_ip)
 
     async def admit(self, *, email: str, ip: str) -> None:
         """Count this attempt; raise Throttled when it must not be checked."""
-        now = self._clock.now()
-        limits = tuple(zip(_keys(email, ip), self._allowances, strict=True))
-        for key, _ in limits:
+        limits = self._limits(email, ip)
+        for progressive, subject in limits:
             # inside a block: refused and not counted, so waiting it out is always enough
-            await self._refuse_if_blocked(key, now)
-        for key, allowance in limits:
-            attempts = await self._store.hit(f"login:attempt:{key}", window=ATTEMPT_WINDOW, now=now)
-            if attempts > allowance.free:
-                delay = min(2 ** (attempts - allowance.free - 1), allowance.max_delay)
-                claimed = await self._store.hit(f"login:block:{key}", window=delay, now=now)
-                if claimed > 1:  # another attempt opened this block first
-                    await self._refuse_if_blocked(key, now)
+            await progressive.blocks.refuse_if_over(subject, MESSAGE)
+        for progressive, subject in limits:
+            await progressive.count(subject)
 
     async def succeeded(self, *, email: str, ip: str) -> None:
-        now = self._clock.now()
-        pair, account, address = _keys(email, ip)
-        for key in (pair, account):
-            await self._store.reset(f"login:attempt:{key}")
-            await self._store.reset(f"login:block:{key}")
-        # only its own attempt: one good password must not wipe the address's other failures
-        await self._store.hit(f"login:attempt:{address}", window=ATTEMPT_WINDOW, now=now, amount=-1)
+        (pair, pair_subject), (account, email_subject), (network, network_subject) = self._limits(
+            email, ip
+        )
+        await pair.reset(pair_subject)
+        await account.reset(email_subject)
+        # only its own attempt: one good password must not wipe the network's other failures
+        await network.attempts.hit(network_subject, amount=-1)
 
-    async def _refuse_if_blocked(self, key: str, now: float) -> None:
-        count, ends = await self._store.counter(f"login:block:{key}", now=now)
-        if count:
-            raise Throttled(MESSAGE, retry_after=seconds_until(ends, now))
+    def _limits(self, email: str, ip: str) -> tuple[tuple[_Progressive, str], ...]:
+        network = client_network(ip)
+        return (
+            (self._pair, f"{len(email)}:{email}:{network}"),  # length-prefixed: unambiguous
+            (self._account, email),
+            (self._network, network),
+        )
 
 
-def _keys(email: str, ip: str) -> tuple[str, str, str]:
-    # a hash: the store never holds the typed email (which is sometimes a mistyped password)
-    account = hashlib.sha256(email.encode()).hexdigest()[:32]
-    return f"acct-ip:{account}:{ip}", f"acct:{account}", f"ip:{ip}"
+def client_network(ip: str) -> str:
+    """The address an allowance counts: an IPv4 address itself, an IPv6 address's /64."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/{IPV6_GROUP_PREFIX}", strict=False))
+    return str(address)
 
 
 def seconds_until(ends: float, now: float) -> int:

@@ -1,10 +1,7 @@
-"""Session stores behind one protocol; `store_from_url` picks the backend from settings."""
+"""Session stores behind one protocol; `bff.backends` picks the backend from settings."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from bff.errors import ConfigError
 from bff.sessions.base import Session, SessionStore, hash_session_id
 from bff.sessions.memory import MemorySessionStore
 from bff.sessions.sqlite import SqliteSessionStore
@@ -15,19 +12,4 @@ __all__ = [
     "SessionStore",
     "SqliteSessionStore",
     "hash_session_id",
-    "store_from_url",
 ]
-
-
-def store_from_url(url: str) -> SessionStore:
-    parts = urlsplit(url)
-    if parts.scheme == "memory":
-        return MemorySessionStore()
-    if parts.scheme == "sqlite":
-        # sqlite:///relative/path or sqlite:////absolute/path
-        return SqliteSessionStore(path=url.removeprefix("sqlite:///"))
-    if parts.scheme in ("redis", "rediss"):
-        from bff.sessions.redis import RedisSessionStore
-
-        return RedisSessionStore(url=url)
-    raise ConfigError(f"BFF_SESSION_STORE: unsupported store {parts.scheme!r}")

@@ -39,9 +39,9 @@ def hash_session_id(session_id: str) -> str:
 
 
 class SessionStore(Protocol):
-    """Where sessions live. Every method raises StoreUnavailable when the backend cannot be
-    reached, so callers fail closed. Expired records may be returned by `get`; the caller checks
-    `is_live` with its clock."""
+    """Where sessions live, and nothing else (rate-limit counters have their own store). Every
+    method raises StoreUnavailable when the backend cannot be reached, so callers fail closed.
+    Expired records may be returned by `get`; the caller checks `is_live` with its clock."""
 
     async def open(self) -> None: ...
 
@@ -57,20 +57,11 @@ class SessionStore(Protocol):
 
     async def delete(self, id_hash: str) -> Session | None: ...
 
-    async def delete_sid(self, sid: str) -> Session | None: ...
-
     async def list_user(self, user_id: str) -> list[Session]: ...
 
     async def delete_user(self, user_id: str, *, keep_sid: str | None = None) -> list[Session]: ...
 
-    async def hit(self, key: str, *, window: float, now: float, amount: int = 1) -> int:
-        """Add `amount` to the count under `key` in a fixed window of `window` seconds (opened by
-        the first positive hit) and return the count. A negative amount (a refund) never opens a
-        window and never takes the count below zero."""
+    async def purge(self, now: float) -> int:
+        """Delete every session that has expired by `now`; how many were deleted (a store whose
+        keys expire by themselves answers 0)."""
         ...
-
-    async def counter(self, key: str, *, now: float) -> tuple[int, float]:
-        """The count under `key` and when its window ends; (0, now) when there is none."""
-        ...
-
-    async def reset(self, key: str) -> None: ...

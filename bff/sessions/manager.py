@@ -1,4 +1,5 @@
-"""Sessions as the endpoints see them: the `__Host-sid` cookie in, a live Session out."""
+"""Sessions as the endpoints see them: a cookie value in, a live Session out; a new session at
+every sign-in, never more than the policy's number per user."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bff.clock import Clock
+from bff.revocation.revoker import Revoker
 from bff.sessions.base import Session, SessionStore, hash_session_id
 
 COOKIE_NAME = "__Host-sid"
@@ -18,24 +20,31 @@ SAME_SITE: Literal["lax"] = "Lax"  # type: ignore[assignment]
 MAX_COOKIE_LENGTH = 128
 # write last-seen at most this often: a store write per request would halve throughput
 SLIDE_GRANULARITY = 10.0
+EVICTED_EVENT = "session.evicted"
 
 
 @dataclass(frozen=True, kw_only=True)
 class SessionPolicy:
     idle_seconds: int
     absolute_seconds: int
+    max_per_user: int
 
 
 class SessionManager:
-    def __init__(self, *, store: SessionStore, clock: Clock, policy: SessionPolicy) -> None:
-        self.store = store
+    def __init__(
+        self, *, store: SessionStore, clock: Clock, policy: SessionPolicy, revoker: Revoker
+    ) -> None:
+        self._store = store
         self._clock = clock
         self._policy = policy
+        self._revoker = revoker
 
     async def start(
-        self, *, user_id: str, role: str, user_agent: str, ip: str
+        self, *, user_id: str, role: str, user_agent: str, ip: str, request: Request | None = None
     ) -> tuple[str, Session]:
-        """A brand-new session; returns the secret cookie value (never stored) and the record."""
+        """A brand-new session; returns the secret cookie value (never stored) and the record.
+        Past the per-user cap, the user's oldest sessions end (through the revoker, so their
+        tokens die at the APIs too)."""
         now = self._clock.now()
         cookie_value = secrets.token_urlsafe(32)
         session = Session(
@@ -50,22 +59,21 @@ class SessionManager:
             user_agent=user_agent[:256],
             ip=ip,
         )
-        await self.store.create(session)
+        await self._store.create(session)
+        await self._evict_beyond_cap(session, request)
         return cookie_value, session
 
-    async def current(self, request: Request, *, slide: bool = True) -> Session | None:
-        """The live session named by the request's cookie, or None. A cookie value the server did
-        not issue matches nothing: there is no adoption of client-chosen ids."""
-        cookie_value = request.cookies.get(COOKIE_NAME)
+    async def find(self, cookie_value: str | None, *, slide: bool = True) -> Session | None:
+        """The live session named by a cookie value, or None. A value the server did not issue
+        matches nothing: there is no adoption of client-chosen ids."""
         if not cookie_value or len(cookie_value) > MAX_COOKIE_LENGTH:
             return None
         id_hash = hash_session_id(cookie_value)
-        session = await self.store.get(id_hash)
+        session = await self._store.get(id_hash)
         if session is None:
             return None
-        now = self._clock.now()
-        if not session.is_live(now):
-            await self.store.delete(id_hash)
+        if not session.is_live(self._clock.now()):
+            await self._store.delete(id_hash)
             return None
         return await self.slide(session) if slide else session
 
@@ -75,8 +83,19 @@ class SessionManager:
         if now - session.last_seen < SLIDE_GRANULARITY:
             return session
         idle_expires_at = now + self._policy.idle_seconds
-        await self.store.touch(session.id_hash, last_seen=now, idle_expires_at=idle_expires_at)
+        await self._store.touch(session.id_hash, last_seen=now, idle_expires_at=idle_expires_at)
         return session.replace(last_seen=now, idle_expires_at=idle_expires_at)
+
+    async def live(self, user_id: str) -> list[Session]:
+        """The user's live sessions, oldest first."""
+        now = self._clock.now()
+        return [s for s in await self._store.list_user(user_id) if s.is_live(now)]
+
+    async def _evict_beyond_cap(self, fresh: Session, request: Request | None) -> None:
+        others = [s for s in await self.live(fresh.user_id) if s.sid != fresh.sid]
+        excess = len(others) + 1 - self._policy.max_per_user
+        for oldest in sorted(others, key=lambda s: (s.created_at, s.sid))[: max(0, excess)]:
+            await self._revoker.end_session(oldest, event=EVICTED_EVENT, request=request)
 
 
 def set_session_cookie(response: Response, cookie_value: str) -> None:

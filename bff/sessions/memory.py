@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 from bff.sessions.base import Session
+from bff.stores import MemoryStore
 
 
-class MemorySessionStore:
+class MemorySessionStore(MemoryStore):
     def __init__(self) -> None:
         self._by_hash: dict[str, Session] = {}
-        self._counters: dict[str, tuple[float, float, int]] = {}
-
-    async def open(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
-
-    async def ping(self) -> None:
-        return None
 
     async def create(self, session: Session) -> None:
         self._by_hash[session.id_hash] = session
@@ -35,12 +26,6 @@ class MemorySessionStore:
     async def delete(self, id_hash: str) -> Session | None:
         return self._by_hash.pop(id_hash, None)
 
-    async def delete_sid(self, sid: str) -> Session | None:
-        for session in list(self._by_hash.values()):
-            if session.sid == sid:
-                return self._by_hash.pop(session.id_hash, None)
-        return None
-
     async def list_user(self, user_id: str) -> list[Session]:
         sessions = [s for s in self._by_hash.values() if s.user_id == user_id]
         return sorted(sessions, key=lambda s: s.created_at)
@@ -51,19 +36,8 @@ class MemorySessionStore:
             self._by_hash.pop(session.id_hash, None)
         return doomed
 
-    async def hit(self, key: str, *, window: float, now: float, amount: int = 1) -> int:
-        count, ends = await self.counter(key, now=now)
-        if key not in self._counters or now >= ends:
-            if amount <= 0:
-                return 0
-            count, ends = 0, now + window
-        count = max(0, count + amount)
-        self._counters[key] = (now, ends, count)
-        return count
-
-    async def counter(self, key: str, *, now: float) -> tuple[int, float]:
-        _, ends, count = self._counters.get(key, (now, now, 0))
-        return (count, ends) if now < ends else (0, now)
-
-    async def reset(self, key: str) -> None:
-        self._counters.pop(key, None)
+    async def purge(self, now: float) -> int:
+        ended = [s.id_hash for s in self._by_hash.values() if not s.is_live(now)]
+        for id_hash in ended:
+            del self._by_hash[id_hash]
+        return len(ended)

@@ -2,17 +2,18 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import stat
 from pathlib import Path
 
 import pytest
 
 from bff.cli import main
-from bff.clock import SystemClock
 from bff.revocation import SqliteRevocationFeed
 from bff.sessions import SqliteSessionStore
-from bff.sessions.manager import SessionManager, SessionPolicy
+from bff.settings import Settings
 from bff.users import SqliteUserStore
+from bff.wiring import Components, opened
 
 FAST_ARGON2 = {"BFF_ARGON2_TIME_COST": "2", "BFF_ARGON2_MEMORY_KIB": "19456"}
 
@@ -47,6 +48,23 @@ def test_init_creates_owner_only_secrets_keys_and_the_demo_login(
     # a second run keeps the same login
     assert main(["init"], env=_env(tmp_path)) == 0
     assert capsys.readouterr().out == out
+
+
+def test_var_is_owner_only_even_when_it_existed_looser(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    var.mkdir(mode=0o755)
+    os.chmod(var, 0o755)
+    assert main(["init"], env=_env(tmp_path)) == 0
+    assert stat.S_IMODE(var.stat().st_mode) == 0o700
+
+
+def test_init_prints_the_configured_public_url(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {**_env(tmp_path), "BFF_PUBLIC_URL": "https://auth.example.com"}
+    assert main(["init"], env=env) == 0
+    out = capsys.readouterr().out
+    assert "(https://auth.example.com/login)" in out and ":8000" not in out
 
 
 def test_users_add_with_password_flag(tmp_path: Path) -> None:
@@ -107,20 +125,16 @@ def test_sessions_revoke_ends_every_session_and_tells_the_apis(tmp_path: Path) -
     database = tmp_path / "var" / "bff.sqlite3"
 
     async def open_sessions() -> list[str]:
-        store = SqliteSessionStore(path=database)
-        await store.open()
-        user = await _user(database, "a@example.com")
-        manager = SessionManager(
-            store=store,
-            clock=SystemClock(),
-            policy=SessionPolicy(idle_seconds=60, absolute_seconds=60),
-        )
-        sids = [
-            (await manager.start(user_id=user, role="user", user_agent="", ip=""))[1].sid
-            for _ in range(2)
-        ]
-        await store.close()
-        return sids
+        # the sessions a running BFF on the same files would have started
+        components = Components(Settings.from_env(env))
+        async with opened(components.session_store, components.feed):
+            user = await _user(database, "a@example.com")
+            return [
+                (await components.sessions.start(user_id=user, role="user", user_agent="", ip=""))[
+                    1
+                ].sid
+                for _ in range(2)
+            ]
 
     async def left() -> tuple[int, list[str]]:
         store, feed = SqliteSessionStore(path=database), SqliteRevocationFeed(path=database)

@@ -7,20 +7,52 @@ from pathlib import Path
 import jwt
 
 from bff.clock import FrozenClock
-from bff.security.keys import KeyRing
+from bff.security.keyfile import KeyFileStore
+from bff.security.keys import KeyRing, SigningKey
 from bff.security.tokens import TokenMinter
 
 
 def _ring(path: Path, clock: FrozenClock, alg: str = "ES256") -> KeyRing:
-    ring = KeyRing(path=path, alg=alg, clock=clock, publish_lead=300, retain_seconds=960)
+    store = KeyFileStore(path=path)
+    ring = KeyRing(store=store, alg=alg, clock=clock, publish_lead=300, retain_seconds=960)
     ring.load_or_create()
     return ring
 
 
+class MemoryKeyStore:
+    """Another key source: the policy must not care where its keys live."""
+
+    def __init__(self) -> None:
+        self.saved: list[SigningKey] = []
+
+    def load(self) -> list[SigningKey]:
+        return list(self.saved)
+
+    def save(self, keys: list[SigningKey]) -> None:
+        self.saved = list(keys)
+
+    def changed(self) -> bool:
+        return False
+
+
+def test_the_rotation_policy_runs_on_any_key_store() -> None:
+    clock, store = FrozenClock(), MemoryKeyStore()
+    ring = KeyRing(store=store, alg="ES256", clock=clock, publish_lead=300, retain_seconds=960)
+    ring.load_or_create()
+    old = ring.signer()[0]
+    new = ring.rotate()
+    assert [k.kid for k in store.saved] == [old.kid, new.kid]
+    clock.advance(300)
+    assert ring.signer()[0].kid == new.kid
+    clock.advance(960)
+    assert [k["kid"] for k in ring.jwks()["keys"]] == [new.kid]
+
+
 def test_private_keys_are_owner_only(tmp_path: Path) -> None:
-    ring = _ring(tmp_path / "keys.json", FrozenClock())
+    ring = _ring(tmp_path / "var" / "keys.json", FrozenClock())
     ring.rotate()
-    assert stat.S_IMODE((tmp_path / "keys.json").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "var" / "keys.json").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "var").stat().st_mode) == 0o700
 
 
 def test_jwks_never_contains_private_material(tmp_path: Path) -> None:

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import sqlite3
+from pathlib import Path
 
 import anyio
 import httpx
@@ -8,14 +11,29 @@ import pytest
 
 from bff.app import create_app
 from bff.clock import FrozenClock
+from bff.counters import CounterStore, MemoryCounterStore, SqliteCounterStore
 from bff.errors import Throttled
-from bff.security.ratelimit import ACCOUNT, CLIENT_IP, LoginThrottle
+from bff.security.ratelimit import (
+    ACCOUNT,
+    ACCOUNT_FROM_IP,
+    CLIENT_IP,
+    LoginThrottle,
+    RateLimit,
+    SubjectKeys,
+    client_network,
+)
 from bff.sessions import MemorySessionStore
 from tests.conftest import BFF_URL, PASSWORD, SharedPasswords, System, csrf_from, login
 
 pytestmark = pytest.mark.anyio
 
 IP_FREE = CLIENT_IP.free
+
+
+def _throttle(clock: FrozenClock, counters: CounterStore | None = None) -> LoginThrottle:
+    return LoginThrottle(
+        counters=counters or MemoryCounterStore(), clock=clock, keys=SubjectKeys("test-secret")
+    )
 
 
 async def _attempt(throttle: LoginThrottle, *, email: str = "a@x.test", ip: str = "1.1.1.1") -> int:
@@ -29,7 +47,7 @@ async def _attempt(throttle: LoginThrottle, *, email: str = "a@x.test", ip: str 
 
 async def test_delay_starts_after_the_free_attempts_and_doubles() -> None:
     clock = FrozenClock()
-    throttle = LoginThrottle(store=MemorySessionStore(), clock=clock)
+    throttle = _throttle(clock)
     assert [await _attempt(throttle) for _ in range(5)] == [0] * 5
     delays = []
     for _ in range(4):
@@ -41,7 +59,7 @@ async def test_delay_starts_after_the_free_attempts_and_doubles() -> None:
 
 async def test_attempts_inside_a_block_are_not_counted() -> None:
     clock = FrozenClock()
-    throttle = LoginThrottle(store=MemorySessionStore(), clock=clock)
+    throttle = _throttle(clock)
     for _ in range(6):
         await _attempt(throttle)
     assert [await _attempt(throttle) for _ in range(50)] == [1] * 50
@@ -52,7 +70,7 @@ async def test_attempts_inside_a_block_are_not_counted() -> None:
 
 async def test_delay_is_capped_so_there_is_never_a_permanent_lockout() -> None:
     clock = FrozenClock()
-    throttle = LoginThrottle(store=MemorySessionStore(), clock=clock)
+    throttle = _throttle(clock)
     checked = 0
     for _ in range(200):
         wait = await _attempt(throttle)
@@ -65,7 +83,7 @@ async def test_delay_is_capped_so_there_is_never_a_permanent_lockout() -> None:
 
 async def test_attempts_are_forgotten_after_the_window() -> None:
     clock = FrozenClock()
-    throttle = LoginThrottle(store=MemorySessionStore(), clock=clock)
+    throttle = _throttle(clock)
     for _ in range(5):
         await _attempt(throttle)
     clock.advance(3600)
@@ -74,7 +92,7 @@ async def test_attempts_are_forgotten_after_the_window() -> None:
 
 async def test_a_guesser_from_one_address_cannot_lock_the_owner_out() -> None:
     clock = FrozenClock()
-    throttle = LoginThrottle(store=MemorySessionStore(), clock=clock)
+    throttle = _throttle(clock)
     refused = 0
     for second in range(3 * 3600):  # the attacker tries every second for three hours
         await _attempt(throttle, email="victim@x.test", ip="203.0.113.7")
@@ -86,14 +104,14 @@ async def test_a_guesser_from_one_address_cannot_lock_the_owner_out() -> None:
 
 
 async def test_guessing_one_account_from_many_addresses_is_capped_too() -> None:
-    throttle = LoginThrottle(store=MemorySessionStore(), clock=FrozenClock())
+    throttle = _throttle(FrozenClock())
     for n in range(ACCOUNT.free + 1):
         assert await _attempt(throttle, email="a@x.test", ip=f"10.0.{n // 250}.{n % 250}") == 0
     assert await _attempt(throttle, email="a@x.test", ip="10.9.9.9") > 0
 
 
 async def test_ip_is_throttled_across_accounts() -> None:
-    throttle = LoginThrottle(store=MemorySessionStore(), clock=FrozenClock())
+    throttle = _throttle(FrozenClock())
     for n in range(IP_FREE + 1):
         assert await _attempt(throttle, email=f"user{n}@x.test", ip="6.6.6.6") == 0
     assert await _attempt(throttle, email="fresh@x.test", ip="6.6.6.6") == 1
@@ -101,7 +119,7 @@ async def test_ip_is_throttled_across_accounts() -> None:
 
 
 async def test_success_resets_the_account_and_refunds_only_its_own_ip_attempt() -> None:
-    throttle = LoginThrottle(store=MemorySessionStore(), clock=FrozenClock())
+    throttle = _throttle(FrozenClock())
     for n in range(IP_FREE - 1):
         await _attempt(throttle, email=f"user{n}@x.test", ip="6.6.6.6")
     await _attempt(throttle, email="owner@x.test", ip="6.6.6.6")
@@ -113,7 +131,7 @@ async def test_success_resets_the_account_and_refunds_only_its_own_ip_attempt() 
 
 
 async def test_many_people_behind_one_address_can_all_sign_in() -> None:
-    throttle = LoginThrottle(store=MemorySessionStore(), clock=FrozenClock())
+    throttle = _throttle(FrozenClock())
     for n in range(100):
         assert await _attempt(throttle, email=f"user{n}@x.test", ip="10.0.0.1") == 0
         await throttle.succeeded(email=f"user{n}@x.test", ip="10.0.0.1")
@@ -166,7 +184,11 @@ async def test_x_forwarded_for_is_ignored_unless_from_a_trusted_proxy(
     for trusted, expect_blocked in (((), True), (("127.0.0.0/8",), False)):
         settings = dataclasses.replace(bff_settings, trusted_proxies=trusted)
         app = create_app(
-            settings, store=MemorySessionStore(), clock=clock, passwords=SharedPasswords(passwords)
+            settings,
+            store=MemorySessionStore(),
+            counters=MemoryCounterStore(),
+            clock=clock,
+            passwords=SharedPasswords(passwords),
         )
         async with app.router.lifespan_context(app):
             for n in range(IP_FREE + 1):
@@ -186,3 +208,63 @@ async def _post_login(app, email: str, *, forwarded: str) -> httpx.Response:  # 
             data={"csrf_token": csrf_from(page.text), "email": email, "password": PASSWORD + "x"},
             headers=headers,
         )
+
+
+async def test_a_rate_limit_refuses_past_its_limit_until_its_window_ends() -> None:
+    clock = FrozenClock()
+    limit = RateLimit(
+        counters=MemoryCounterStore(),
+        clock=clock,
+        keys=SubjectKeys("test-secret"),
+        name="test",
+        limit=2,
+        window=60,
+    )
+    await limit.enforce("s", "slow down")
+    clock.advance(10)
+    await limit.enforce("s", "slow down")
+    with pytest.raises(Throttled) as refused:
+        await limit.enforce("s", "slow down")
+    assert refused.value.retry_after == 50
+    await limit.enforce("other", "slow down")  # subjects are counted apart
+    clock.advance(50)
+    await limit.enforce("s", "slow down")
+
+
+async def test_the_counter_store_never_holds_what_was_typed_nor_the_address(
+    tmp_path: Path,
+) -> None:
+    counters = SqliteCounterStore(path=tmp_path / "counters.db")
+    await counters.open()
+    try:
+        throttle = _throttle(FrozenClock(), counters)
+        typed = "Tr0ub4dor&3-typed-in-the-email-box"
+        await throttle.admit(email=typed, ip="203.0.113.7")
+    finally:
+        await counters.close()
+    dump = "\n".join(sqlite3.connect(tmp_path / "counters.db").iterdump())
+    assert "counters" in dump
+    assert typed not in dump and "203.0.113.7" not in dump
+    # nor its unsalted hash: keys are HMACs under the secret key
+    assert hashlib.sha256(typed.encode()).hexdigest()[:32] not in dump
+
+
+def test_subject_keys_depend_on_the_secret() -> None:
+    assert SubjectKeys("one")("alice@example.com") != SubjectKeys("two")("alice@example.com")
+    assert SubjectKeys("one")("alice@example.com") == SubjectKeys("one")("alice@example.com")
+
+
+def test_ipv6_clients_are_grouped_by_their_64_and_ipv4_stays_whole() -> None:
+    assert client_network("2001:db8:1:2:aaaa::1") == client_network("2001:db8:1:2:ffff::9")
+    assert client_network("2001:db8:1:2::1") != client_network("2001:db8:1:3::1")
+    assert client_network("::ffff:198.51.100.7") == "198.51.100.7"
+    assert client_network("198.51.100.7") != client_network("198.51.100.8")
+
+
+async def test_rotating_addresses_inside_one_ipv6_64_does_not_buy_more_guesses() -> None:
+    throttle = _throttle(FrozenClock())
+    for n in range(ACCOUNT_FROM_IP.free):
+        assert await _attempt(throttle, email="a@x.test", ip=f"2001:db8:0:1::{n + 1:x}") == 0
+    assert await _attempt(throttle, email="a@x.test", ip="2001:db8:0:1::ff") == 0  # opens it
+    assert await _attempt(throttle, email="a@x.test", ip="2001:db8:0:1::fe") > 0
+    assert await _attempt(throttle, email="a@x.test", ip="2001:db8:0:2::1") == 0  # the owner

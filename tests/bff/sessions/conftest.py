@@ -11,9 +11,8 @@ import redis
 
 from bff.sessions import MemorySessionStore, SessionStore, SqliteSessionStore
 from bff.sessions.redis import RedisSessionStore
+from tests.bff.conftest import BACKENDS
 from tests.redisserver import RedisServer, running_redis_server
-
-BACKENDS = ["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)]
 
 
 @pytest.fixture

@@ -8,9 +8,12 @@ from collections.abc import Callable
 import pytest
 import redis
 
+from bff.audit import Audit
 from bff.clock import FrozenClock
+from bff.revocation import MemoryRevocationFeed, Revoker
 from bff.sessions import Session, SessionStore, hash_session_id
 from bff.sessions.manager import SessionManager, SessionPolicy
+from contract.tokens import ACCEPTANCE_BOUND
 
 pytestmark = pytest.mark.anyio
 
@@ -76,20 +79,7 @@ async def test_delete_returns_the_record_and_it_is_gone(session_store: SessionSt
     assert await session_store.delete(session.id_hash) == session
     assert await session_store.get(session.id_hash) is None
     assert await session_store.delete(session.id_hash) is None
-    assert await session_store.delete_sid(session.sid) is None
     assert await session_store.list_user(session.user_id) == []
-
-
-async def test_delete_sid_ends_only_the_session_with_that_handle(
-    session_store: SessionStore,
-) -> None:
-    doomed, kept = make_session(), make_session(created_at=NOW + 1)
-    await session_store.create(doomed)
-    await session_store.create(kept)
-    assert await session_store.delete_sid(doomed.sid) == doomed
-    assert await session_store.get(doomed.id_hash) is None
-    assert await session_store.get(kept.id_hash) == kept
-    assert await session_store.delete_sid("unknown-sid") is None
 
 
 async def test_list_user_is_that_users_sessions_ordered_by_creation(
@@ -135,15 +125,24 @@ async def test_records_of_different_users_never_mix(session_store: SessionStore)
     assert await session_store.list_user("11") == [eleven]
 
 
+def _manager(store: SessionStore, *, max_per_user: int = 20) -> SessionManager:
+    clock = FrozenClock(NOW)
+    revoker = Revoker(
+        store=store,
+        feed=MemoryRevocationFeed(),
+        token_cache=None,
+        clock=clock,
+        audit=Audit(clock=clock),
+        token_lifetime=ACCEPTANCE_BOUND,
+    )
+    policy = SessionPolicy(idle_seconds=IDLE, absolute_seconds=ABSOLUTE, max_per_user=max_per_user)
+    return SessionManager(store=store, clock=clock, policy=policy, revoker=revoker)
+
+
 async def test_the_store_holds_the_cookie_hash_never_the_cookie_value(
     session_store: SessionStore, raw_contents: Callable[[SessionStore], str]
 ) -> None:
-    manager = SessionManager(
-        store=session_store,
-        clock=FrozenClock(NOW),
-        policy=SessionPolicy(idle_seconds=IDLE, absolute_seconds=ABSOLUTE),
-    )
-    cookie_value, session = await manager.start(
+    cookie_value, session = await _manager(session_store).start(
         user_id="user-1", role="user", user_agent="pytest", ip="127.0.0.1"
     )
     held = raw_contents(session_store)
@@ -151,50 +150,25 @@ async def test_the_store_holds_the_cookie_hash_never_the_cookie_value(
     assert cookie_value not in held
 
 
-async def test_hit_counts_within_a_window_and_restarts_after_it(
-    session_store: SessionStore,
+async def test_purge_deletes_expired_sessions_and_keeps_live_ones(
+    session_store: SessionStore, backend: str
 ) -> None:
-    counts = [await session_store.hit("k", window=60, now=NOW + t) for t in (0, 30, 59.9)]
-    assert counts == [1, 2, 3]
-    assert await session_store.hit("k", window=60, now=NOW + 60) == 1
-    assert await session_store.hit("k", window=60, now=NOW + 61) == 2
-
-
-async def test_a_refund_lowers_a_live_count_but_never_opens_a_window_or_goes_negative(
-    session_store: SessionStore,
-) -> None:
-    assert await session_store.hit("k", window=60, now=NOW, amount=-1) == 0
-    assert await session_store.counter("k", now=NOW) == (0, NOW)
-    await session_store.hit("k", window=60, now=NOW, amount=2)
-    assert await session_store.hit("k", window=60, now=NOW + 1, amount=-1) == 1
-    assert await session_store.hit("k", window=60, now=NOW + 2, amount=-5) == 0
-    assert await session_store.hit("k", window=60, now=NOW + 3) == 1
-    assert await session_store.hit("k", window=60, now=NOW + 61, amount=-1) == 0
-
-
-async def test_hits_under_different_keys_are_counted_apart(session_store: SessionStore) -> None:
-    await session_store.hit("a", window=60, now=NOW)
-    await session_store.hit("a", window=60, now=NOW)
-    assert await session_store.hit("b", window=60, now=NOW) == 1
-
-
-async def test_reset_starts_the_count_again(session_store: SessionStore) -> None:
-    for _ in range(3):
-        await session_store.hit("k", window=60, now=NOW)
-    await session_store.reset("k")
-    assert await session_store.counter("k", now=NOW) == (0, NOW)
-    assert await session_store.hit("k", window=60, now=NOW + 1) == 1
-    await session_store.reset("never-hit")
-
-
-async def test_counter_reports_the_count_and_the_window_end_until_it_passes(
-    session_store: SessionStore,
-) -> None:
-    assert await session_store.counter("k", now=NOW) == (0, NOW)
-    await session_store.hit("k", window=60, now=NOW)
-    await session_store.hit("k", window=60, now=NOW + 10)
-    assert await session_store.counter("k", now=NOW + 10) == (2, NOW + 60)
-    assert await session_store.counter("k", now=NOW + 60) == (0, NOW + 60)
+    idle_out = make_session(created_at=NOW - IDLE - 1)
+    too_old = make_session(
+        created_at=NOW - ABSOLUTE, last_seen=NOW - 10, idle_expires_at=NOW - 10 + IDLE
+    )
+    live = make_session(created_at=NOW - 60)
+    for session in (idle_out, too_old, live):
+        await session_store.create(session)
+    swept = await session_store.purge(NOW)
+    assert await session_store.get(live.id_hash) == live
+    if backend == "redis":
+        assert swept == 0  # TTLs collect expired keys by themselves
+        return
+    assert swept == 2
+    assert await session_store.get(idle_out.id_hash) is None
+    assert await session_store.get(too_old.id_hash) is None
+    assert await session_store.list_user("user-1") == [live]
 
 
 # Redis only: keys expire by themselves, relative to the record's clock (not Redis's).
@@ -242,12 +216,3 @@ async def test_redis_drops_members_whose_session_expired(
         client.delete(f"bff:session:{gone.id_hash}")  # what Redis does when the TTL runs out
         assert await session_store.list_user("user-1") == [live]
         assert client.smembers("bff:user:user-1") == {live.id_hash}
-
-
-@redis_only
-async def test_redis_counters_expire_with_their_window(
-    session_store: SessionStore, redis_url: str
-) -> None:
-    await session_store.hit("k", window=60, now=NOW)
-    with _client(redis_url) as client:
-        assert 55_000 < client.pttl("bff:hit:k") <= 60_000

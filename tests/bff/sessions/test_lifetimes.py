@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 import pytest
 
 from bff.sessions import hash_session_id
@@ -21,7 +24,7 @@ async def test_session_dies_after_thirty_idle_minutes(system: System, user_id: s
     assert await _user(system, "?slide=false") == 200
     system.clock.advance(1)
     assert await _user(system) == 401
-    store = system.bff_app.state.services.sessions.store
+    store = system.bff_app.state.components.session_store
     assert await store.get(hash_session_id(cookie)) is None  # expired records are removed
 
 
@@ -76,3 +79,46 @@ async def test_lifetimes_are_configurable(system: System, user_id: str) -> None:
         assert await _user(system) == 200
     system.clock.advance(100)  # 600 s since login
     assert await _user(system) == 401
+
+
+@pytest.mark.bff_settings(max_sessions_per_user=3)
+async def test_past_the_cap_the_oldest_session_ends_and_its_tokens_die(
+    system: System, user_id: str
+) -> None:
+    browsers = [system.new_browser() for _ in range(3)]
+    tokens = []
+    for browser in browsers:
+        assert (await login(browser)).status_code == 303
+        system.clock.advance(1)
+        minted = await browser.post("/bff/token", headers=JSON)
+        tokens.append(minted.json()["access_token"])
+    assert [await _status(b) for b in browsers] == [200, 200, 200]
+    newest = system.new_browser()
+    await login(newest)
+    # the oldest ended, at the BFF at once and at the API through the feed
+    assert [await _status(b) for b in [*browsers, newest]] == [401, 200, 200, 200]
+    store = system.bff_app.state.components.session_store
+    assert len(await store.list_user(user_id)) == 3
+    assert (await system.me_once_pushed(tokens[0])).status_code == 401
+    second = {"Authorization": f"Bearer {tokens[1]}"}
+    assert (await system.api.get("/me", headers=second)).status_code == 200
+
+
+async def _status(browser: httpx.AsyncClient) -> int:
+    return (await browser.get("/bff/user", headers=JSON)).status_code
+
+
+async def test_the_sweep_deletes_expired_sessions_from_the_store(
+    system: System, user_id: str
+) -> None:
+    components = system.bff_app.state.components
+    await login(system.bff)
+    await login(system.new_browser())
+    assert len(await components.session_store.list_user(user_id)) == 2
+    system.clock.advance(30 * 60)
+    assert await components.sweeper.sweep() == 2
+    assert await components.session_store.list_user(user_id) == []
+
+
+async def test_the_app_sweeps_while_it_is_up(system: System) -> None:
+    assert "sweeper" in {task.get_name() for task in asyncio.all_tasks()}

@@ -3,7 +3,8 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from bff.endpoints.bffapi import TOKENS_PER_WINDOW
+from bff.wiring import TOKENS_PER_MINUTE
+from contract.tokens import CLOCK_SKEW
 from tests.conftest import API_URL, BFF_URL, JSON, System, login
 
 pytestmark = pytest.mark.anyio
@@ -127,7 +128,7 @@ async def test_token_endpoint_refuses_get(system: System, user_id: str) -> None:
 
 async def test_token_minting_is_rate_limited_per_session(system: System, user_id: str) -> None:
     await login(system.bff)
-    for _ in range(TOKENS_PER_WINDOW):
+    for _ in range(TOKENS_PER_MINUTE):
         assert (await system.bff.post("/bff/token", headers=JSON)).status_code == 200
     response = await system.bff.post("/bff/token", headers=JSON)
     assert response.status_code == 429
@@ -158,9 +159,21 @@ async def test_a_token_never_outlives_its_session(system: System, user_id: str) 
         await system.bff.get("/bff/user", headers=JSON)
     system.clock.advance(12 * 3600 - 35 * 20 * 60 - 120)
     body = (await system.bff.post("/bff/token", headers=JSON)).json()
-    assert body["expires_in"] == 120
+    # it ends the API's leeway before the session does, so it dies with it, leeway included
+    assert body["expires_in"] == 120 - CLOCK_SKEW
     claims = _claims(body["access_token"])
-    assert claims["exp"] - claims["iat"] == 120
+    assert claims["exp"] - claims["iat"] == 120 - CLOCK_SKEW
+
+
+async def test_no_token_is_minted_in_a_sessions_last_seconds(system: System, user_id: str) -> None:
+    await login(system.bff)
+    for _ in range(35):
+        system.clock.advance(20 * 60)
+        await system.bff.get("/bff/user", headers=JSON)
+    system.clock.advance(12 * 3600 - 35 * 20 * 60 - CLOCK_SKEW + 1)
+    response = await system.bff.post("/bff/token", headers=JSON)
+    assert response.status_code == 401
+    assert "access_token" not in response.json()
 
 
 async def test_the_host_header_does_not_make_an_origin_acceptable(

@@ -71,7 +71,7 @@ async def _proxied(
         browser = await stack.enter_async_context(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BFF_URL)
         )
-        services = app.state.services
+        services = app.state.components
         await services.users.add(
             email="alice@example.com",
             password_hash=await services.passwords.hash(PASSWORD),

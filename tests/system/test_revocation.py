@@ -3,7 +3,6 @@ pushed through the BFF's revocation stream, with no call from the API per reques
 
 from __future__ import annotations
 
-import anyio
 import httpx
 import pytest
 
@@ -19,13 +18,7 @@ async def _me(system: System, token: str) -> httpx.Response:
 
 
 async def _refused(system: System, token: str) -> httpx.Response:
-    """The API's answer once the pushed event has been applied (a few loop turns, no clock)."""
-    for _ in range(200):
-        response = await _me(system, token)
-        if response.status_code != 200:
-            return response
-        await anyio.sleep(0)
-    return response
+    return await system.me_once_pushed(token)
 
 
 async def _token(client: httpx.AsyncClient) -> str:
@@ -49,7 +42,7 @@ async def test_form_logout_kills_the_proxy_and_dashboard_token_too(
     await login(system.bff)
     await system.bff.get("/dashboard")  # the BFF minted and cached its own token
     sid = (await system.bff.get("/bff/user", headers=JSON)).json()["sid"]
-    server_token = system.bff_app.state.services.token_cache._tokens.get(sid)
+    server_token = system.bff_app.state.components.token_cache.cached(sid)
     assert server_token is not None
     page = await system.bff.get("/dashboard")
     await system.bff.post("/logout", data={"csrf_token": csrf_from(page.text)})

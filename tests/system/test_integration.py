@@ -48,3 +48,39 @@ async def test_eddsa_tokens_are_accepted_by_the_api(system: System, user_id: str
     assert jwt.get_unverified_header(token)["alg"] == "EdDSA"
     response = await system.api.get("/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
+
+
+async def _near_the_absolute_end(system: System, seconds_left: int) -> None:
+    for _ in range(35):  # keep sliding: only the 12-hour limit ends this session
+        system.clock.advance(20 * 60)
+        await system.bff.get("/bff/user", headers=JSON)
+    system.clock.advance(12 * 3600 - 35 * 20 * 60 - seconds_left)
+
+
+async def test_a_token_minted_near_the_session_end_dies_with_it_leeway_included(
+    system: System, user_id: str
+) -> None:
+    await login(system.bff)
+    await _near_the_absolute_end(system, seconds_left=100)
+    token = (await system.bff.post("/bff/token", headers=JSON)).json()["access_token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    system.clock.advance(99)
+    assert (await system.api.get("/me", headers=bearer)).status_code == 200
+    system.clock.advance(1)  # the session's end: the API's 30 s of leeway do not extend it
+    assert (await system.bff.get("/bff/user", headers=JSON)).status_code == 401
+    assert (await system.api.get("/me", headers=bearer)).status_code == 401
+
+
+async def test_the_servers_own_token_dies_with_the_session_too(
+    system: System, user_id: str
+) -> None:
+    await login(system.bff)
+    await _near_the_absolute_end(system, seconds_left=100)
+    session = await system.bff.get("/bff/user", headers=JSON)
+    assert session.status_code == 200
+    cache = system.bff_app.state.components.token_cache
+    store = system.bff_app.state.components.session_store
+    sid = session.json()["sid"]
+    live = [s for s in await store.list_user(user_id) if s.sid == sid]
+    token = cache.token_for(live[0])
+    assert token.expires_at + 30 <= live[0].expires_at()

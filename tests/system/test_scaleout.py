@@ -45,7 +45,7 @@ async def instances(
     async with AsyncExitStack() as stack:
         for app in apps:
             await stack.enter_async_context(app.router.lifespan_context(app))
-        services = apps[0].state.services
+        services = apps[0].state.components
         await services.users.add(
             email="alice@example.com",
             password_hash=await services.passwords.hash(PASSWORD),

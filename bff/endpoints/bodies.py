@@ -1,4 +1,5 @@
-"""Request guards and body readers shared by the endpoints."""
+"""Request bodies, read bounded: a size cap counted while streaming, a field cap, strict
+encodings, and every field or JSON key at most once (a duplicate is an ambiguity, refused)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,9 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import ClientDisconnect, Request
 
-from bff.errors import BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType
-from bff.security.csrf import is_same_origin
+from bff.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 MAX_FIELDS = 32
-
-
-def require_same_origin(request: Request, trusted: frozenset[str]) -> None:
-    if not is_same_origin(request, trusted):
-        raise Forbidden("cross-origin request refused")
-
-
-def require_csrf_header(request: Request) -> None:
-    # a cross-site page cannot set a custom header without a CORS preflight we never grant
-    if request.headers.get("x-csrf") != "1":
-        raise Forbidden("missing X-CSRF: 1 header")
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
@@ -46,7 +35,7 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
 
 
 async def read_form(request: Request, max_bytes: int) -> dict[str, str]:
-    """An urlencoded form, bounded in size and field count; the first value of a field wins."""
+    """An urlencoded form, bounded in size and field count; a field sent twice is refused."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         raise UnsupportedMediaType("expected application/x-www-form-urlencoded")
@@ -61,7 +50,7 @@ async def read_params(request: Request, max_bytes: int) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
         try:
-            value = json.loads(body)
+            value = json.loads(body, object_pairs_hook=_unique_keys)
         except (ValueError, RecursionError):
             raise BadRequest("the body is not valid JSON") from None
         if not isinstance(value, dict):
@@ -78,10 +67,17 @@ def _parse_urlencoded(body: bytes) -> dict[str, str]:
         pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
     except (UnicodeDecodeError, ValueError):
         raise BadRequest("the form is not valid application/x-www-form-urlencoded") from None
-    form: dict[str, str] = {}
-    for key, value in pairs:
-        form.setdefault(key, value)
+    form = dict(pairs)
+    if len(form) != len(pairs):
+        raise BadRequest("a form field was sent more than once")
     return form
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        raise BadRequest("a JSON key was sent more than once")
+    return value
 
 
 def optional_text(params: dict[str, Any], name: str) -> str | None:

@@ -49,12 +49,12 @@ def replay(system: System, cookie_value: str) -> httpx.AsyncClient:
 
 
 def revoked_sids(system: System) -> list[str]:
-    feed = system.bff_app.state.services.feed
+    feed = system.bff_app.state.components.feed
     return [e.value for e in feed.events() if e.kind == "sid"]
 
 
 async def stored(system: System, cookie_value: str) -> bool:
-    store = system.bff_app.state.services.sessions.store
+    store = system.bff_app.state.components.session_store
     return await store.get(hash_session_id(cookie_value)) is not None
 
 
@@ -284,7 +284,7 @@ async def test_account_page_has_a_password_form_with_a_csrf_token(
     assert page.status_code == 200
     assert 'action="/account/password"' in page.text
     sid = await sid_of(system.bff)
-    assert system.bff_app.state.services.csrf.check_session(csrf_from(page.text), sid)
+    assert system.bff_app.state.components.csrf.check_session(csrf_from(page.text), sid)
 
 
 async def test_wrong_current_password_is_refused_and_changes_nothing(
@@ -346,7 +346,7 @@ async def test_unacceptable_new_password_is_refused_and_changes_nothing(
     system: System, user_id: str, new: str, confirm: str, message: str
 ) -> None:
     await login(system.bff)
-    users = system.bff_app.state.services.users
+    users = system.bff_app.state.components.users
     before = (await users.by_id(user_id)).password_hash
     response = await change_password(system.bff, new=new, confirm=confirm)
     assert response.status_code == 400

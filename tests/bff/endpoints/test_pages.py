@@ -4,6 +4,8 @@ import re
 
 import pytest
 
+from bff.security.tokens import MintedToken
+from bff.tokencache import SessionTokenCache
 from tests.conftest import System, login
 
 pytestmark = pytest.mark.anyio
@@ -31,15 +33,15 @@ async def test_dashboard_reuses_its_cached_token_until_near_expiry(
     system: System, user_id: str
 ) -> None:
     await login(system.bff)
-    cache = system.bff_app.state.services.token_cache
+    cache = system.bff_app.state.components.token_cache
     await system.bff.get("/dashboard")
     sid = (await system.bff.get("/bff/user", headers={"X-CSRF": "1"})).json()["sid"]
-    first = cache._tokens[sid].jti
+    first = _cached(cache, sid).jti
     await system.bff.get("/dashboard")
-    assert cache._tokens[sid].jti == first
+    assert _cached(cache, sid).jti == first
     system.clock.advance(250)  # less than 60 s left
     await system.bff.get("/dashboard")
-    assert cache._tokens[sid].jti != first
+    assert _cached(cache, sid).jti != first
 
 
 async def test_app_page_loads_scripts_with_the_csp_nonce(system: System, user_id: str) -> None:
@@ -62,3 +64,9 @@ async def test_index_sends_to_login_or_dashboard(system: System, user_id: str) -
 async def test_login_page_escapes_the_next_parameter(system: System) -> None:
     response = await system.bff.get('/login?next=/x"><script>alert(1)</script>')
     assert "<script>alert(1)" not in response.text
+
+
+def _cached(cache: SessionTokenCache, sid: str) -> MintedToken:
+    token = cache.cached(sid)
+    assert token is not None, "no token cached for the session"
+    return token

@@ -17,10 +17,11 @@ async def test_logout_deletes_the_session_and_clears_the_cookie(
     response = await system.bff.post("/logout", data={"csrf_token": csrf_from(page.text)})
     assert response.status_code == 303
     assert response.headers["location"] == "/login"
-    assert "cookies" in response.headers["clear-site-data"]
+    # our cookie is cleared by name; "cookies" would clear every sibling app's on the site
+    assert response.headers["clear-site-data"] == '"cache", "storage"'
     cleared = [h for h in response.headers.get_list("set-cookie") if h.startswith("__Host-sid=")]
     assert cleared and "Max-Age=0" in cleared[0]
-    store = system.bff_app.state.services.sessions.store
+    store = system.bff_app.state.components.session_store
     assert await store.get(hash_session_id(cookie_value)) is None
 
 
@@ -86,10 +87,14 @@ async def test_cross_site_logout_is_refused(system: System, user_id: str, path: 
     assert (await system.bff.get("/bff/user", headers=JSON)).status_code == 200
 
 
-async def test_json_logout_clears_site_data(system: System, user_id: str) -> None:
+async def test_json_logout_clears_our_cookie_and_only_our_origins_data(
+    system: System, user_id: str
+) -> None:
     await login(system.bff)
     response = await system.bff.post("/bff/logout", headers=JSON)
-    assert '"cookies"' in response.headers["clear-site-data"]
+    assert response.headers["clear-site-data"] == '"cache", "storage"'
+    cleared = [h for h in response.headers.get_list("set-cookie") if h.startswith("__Host-sid=")]
+    assert cleared and "Max-Age=0" in cleared[0]
     assert response.headers["cache-control"] == "no-store"
 
 

@@ -43,7 +43,7 @@ async def test_login_sets_a_host_prefixed_httponly_lax_cookie(system: System, us
 async def test_store_holds_only_the_hash_of_the_session_id(system: System, user_id: str) -> None:
     await login(system.bff)
     cookie_value = system.bff.cookies["__Host-sid"]
-    store = system.bff_app.state.services.sessions.store
+    store = system.bff_app.state.components.session_store
     session = await store.get(hash_session_id(cookie_value))
     assert session is not None and session.user_id == user_id
     assert cookie_value not in repr(session)
@@ -113,7 +113,7 @@ async def test_login_issues_a_new_session_id_and_kills_the_old_one(
     await login(system.bff)
     second = system.bff.cookies["__Host-sid"]
     assert first != second
-    store = system.bff_app.state.services.sessions.store
+    store = system.bff_app.state.components.session_store
     assert await store.get(hash_session_id(first)) is None
 
 
@@ -202,7 +202,7 @@ async def test_login_rehashes_a_password_stored_with_old_parameters(system: Syst
         old_hash = await old.hash(PASSWORD)
     finally:
         old.close()
-    users = system.bff_app.state.services.users
+    users = system.bff_app.state.components.users
     user = await users.add(email="old@example.com", password_hash=old_hash, role="user", now=0.0)
     assert (await login(system.bff, email="old@example.com")).status_code == 303
     stored = (await users.by_id(user.id)).password_hash
@@ -213,7 +213,7 @@ async def test_login_rehashes_a_password_stored_with_old_parameters(system: Syst
 async def test_an_unknown_user_still_costs_a_full_verification(
     system: System, user_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    passwords = system.bff_app.state.services.passwords
+    passwords = system.bff_app.state.components.passwords
     seen: list[str | None] = []
     verify = passwords.verify
 

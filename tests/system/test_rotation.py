@@ -14,7 +14,7 @@ STEP = 15
 
 async def test_no_request_fails_while_keys_rotate(system: System, user_id: str) -> None:
     await login(system.bff)
-    ring = system.bff_app.state.services.keys
+    ring = system.bff_app.state.components.key_ring
     tokens: list[tuple[str, int]] = []
     kids_seen: set[str] = set()
     failures: list[tuple[int, int]] = []

@@ -1,0 +1,79 @@
+"""The one guard of every session-bound endpoint (pages, forms, `/bff/*`, `/api/*`), always in
+this order:
+
+1. no live session: 401 (`Unauthenticated`); pages and their forms redirect to sign-in instead;
+2. no anti-forgery proof (`X-CSRF: 1` on JSON calls, the session's token on forms): 403;
+3. on unsafe methods, a browser saying the request came from another origin: 403.
+
+An ambiguous request is refused with 400 before it is judged: the session cookie, `X-CSRF`,
+`Origin`, `Sec-Fetch-Site` or a form field sent twice. The session slides only once every check
+has passed, so a refused request never extends it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from bff.endpoints.bodies import read_form
+from bff.errors import Forbidden, Unauthenticated
+from bff.security.csrf import SAFE_METHODS, CsrfTokens, is_same_origin
+from bff.security.unambiguous import one_cookie, one_header
+from bff.sessions.base import Session
+from bff.sessions.manager import COOKIE_NAME, SessionManager
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionGuard:
+    sessions: SessionManager
+    csrf: CsrfTokens
+    origins: frozenset[str]
+    max_form_bytes: int
+
+    async def current(self, request: Request, *, slide: bool = True) -> Session | None:
+        """The request's live session, or None: for pages, which answer anonymous users with
+        the sign-in form, and for the few endpoints that act without one."""
+        return await self.sessions.find(one_cookie(request, COOKIE_NAME), slide=slide)
+
+    async def json(self, request: Request, *, slide: bool = True) -> Session:
+        """A JSON call's session: 401, then `X-CSRF: 1` (403), then the origin (403)."""
+        session = await self.current(request, slide=False)
+        if session is None:
+            raise Unauthenticated("no valid session")
+        # a cross-site page cannot set a custom header without a CORS preflight we never grant
+        if one_header(request, "x-csrf") != "1":
+            raise Forbidden("missing X-CSRF: 1 header")
+        self._check_origin(request)
+        return await self.sessions.slide(session) if slide else session
+
+    async def form(
+        self, request: Request, *, slide: bool = True
+    ) -> tuple[Session | None, dict[str, str]]:
+        """A form post's session and fields; (None, {}) when anonymous, before anything else.
+        Then the form token (403; a body that is not a form carries none), then the origin."""
+        session = await self.current(request, slide=False)
+        if session is None:
+            return None, {}
+        form = await self._read_form(request)
+        if not self.csrf.check_session(form.get("csrf_token", ""), session.sid):
+            raise Forbidden("invalid CSRF token")
+        self._check_origin(request)
+        return (await self.sessions.slide(session) if slide else session), form
+
+    def require_same_origin(self, request: Request) -> None:
+        """The origin check alone, for the sign-in form (which has no session yet)."""
+        if not is_same_origin(request, self.origins):
+            raise Forbidden("cross-origin request refused")
+
+    def _check_origin(self, request: Request) -> None:
+        if request.method not in SAFE_METHODS:
+            self.require_same_origin(request)
+
+    async def _read_form(self, request: Request) -> dict[str, str]:
+        content_type = request.headers.get("content-type", "")
+        if not content_type.lower().startswith(FORM_TYPE):
+            return {}  # no form, no token: refused as a missing token, not as a media type
+        return await read_form(request, self.max_form_bytes)

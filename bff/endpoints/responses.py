@@ -1,0 +1,27 @@
+"""What several endpoints answer the same way: no caching, and signing a browser out."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from starlette.responses import RedirectResponse, Response
+
+from bff.sessions.manager import clear_session_cookie
+
+# tokens and session data must never sit in a shared or back-button cache
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# what stays inside our origin: "cookies" would clear every cookie of the whole site (sibling
+# apps on the same registrable domain); our own cookie is cleared with Set-Cookie instead
+CLEAR_SITE_DATA = '"cache", "storage"'
+
+
+def sign_out(response: Response) -> Response:
+    """Clear the session cookie and what the browser keeps for this origin."""
+    clear_session_cookie(response)
+    response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
+    return response
+
+
+def to_login(path: str) -> Response:
+    """303 to the sign-in form, coming back to `path` (a local path) afterwards."""
+    return RedirectResponse(f"/login?next={quote(path, safe='')}", status_code=303)

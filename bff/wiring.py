@@ -1,0 +1,350 @@
+"""The composition root: every service of the BFF is built here from Settings, once, on first use.
+
+The app factory, the CLI and the bench all build through `Components`, so no setting is copied
+and no wiring is written twice. Tests hand in replacements for the parts a test is not about (a
+frozen clock, an in-memory store, a shared password hasher, an in-process transport to the API).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from functools import cached_property
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+from starlette.routing import BaseRoute, Route
+from starlette.templating import Jinja2Templates
+
+from bff import backends
+from bff.audit import Audit
+from bff.clock import Clock, SystemClock
+from bff.counters import CounterStore
+from bff.endpoints.account import DeviceEndpoints, PasswordEndpoints
+from bff.endpoints.guard import SessionGuard
+from bff.endpoints.login import LoginEndpoints
+from bff.endpoints.management import EmailCache, ManagementEndpoints
+from bff.endpoints.oauth import TokenEndpoint
+from bff.endpoints.pages import PageEndpoints
+from bff.endpoints.proxy import ProxyEndpoint
+from bff.endpoints.rendering import PageRenderer
+from bff.endpoints.revocations import RevocationStream
+from bff.endpoints.wellknown import WellKnownEndpoints
+from bff.revocation import RevocationFeed, Revoker
+from bff.security.csrf import CsrfTokens
+from bff.security.keyfile import KeyFileStore
+from bff.security.keys import KeyRing
+from bff.security.passwords import Argon2Passwords, Passwords
+from bff.security.ratelimit import LoginThrottle, RateLimit, SubjectKeys
+from bff.security.tokens import TokenMinter
+from bff.sessions import SessionStore
+from bff.sessions.manager import SessionManager, SessionPolicy
+from bff.settings import Settings
+from bff.sweeper import Sweeper
+from bff.tokencache import SessionTokenCache, SessionTokens
+from bff.users import SqliteUserStore, UserStore
+from bff.varfiles import private_dir, read_or_create_secret
+from contract.revocation import REVOCATION_SECRET_FILE
+from contract.tokens import ACCEPTANCE_BOUND
+
+FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
+KEY_FILE = "keys.json"
+SECRET_KEY_FILE = "secret_key"
+TOKENS_PER_MINUTE = 300  # per session: 5 a second, far above any page's need, still a bound
+PASSWORD_ATTEMPTS = 5  # wrong current passwords per user…
+PASSWORD_WINDOW = 15 * 60  # …in this many seconds
+
+
+class Components:
+    """Every service of one BFF process. Each property builds its service on first use."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        session_store: SessionStore | None = None,
+        counters: CounterStore | None = None,
+        users: UserStore | None = None,
+        passwords: Passwords | None = None,
+        feed: RevocationFeed | None = None,
+        api_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self._given_store = session_store
+        self._given_counters = counters
+        self._given_users = users
+        self._given_passwords = passwords
+        self._given_feed = feed
+        self._api_transport = api_transport
+
+    # storage
+
+    @cached_property
+    def session_store(self) -> SessionStore:
+        return self._given_store or backends.session_store(self.settings.session_store_url)
+
+    @cached_property
+    def counters(self) -> CounterStore:
+        return self._given_counters or backends.counter_store(self.settings.session_store_url)
+
+    @cached_property
+    def feed(self) -> RevocationFeed:
+        return self._given_feed or backends.revocation_feed(self.settings.session_store_url)
+
+    @cached_property
+    def users(self) -> UserStore:
+        return self._given_users or SqliteUserStore(path=self.settings.database_path)
+
+    # secrets and keys
+
+    @cached_property
+    def secret_key(self) -> str:
+        return self.settings.secret_key or read_or_create_secret(self._var(SECRET_KEY_FILE))
+
+    @cached_property
+    def revocation_secret(self) -> str:
+        """The credential APIs present to follow the revocation feed."""
+        return self.settings.revocation_secret or read_or_create_secret(
+            self._var(REVOCATION_SECRET_FILE)
+        )
+
+    @cached_property
+    def key_ring(self) -> KeyRing:
+        return KeyRing(
+            store=KeyFileStore(path=self._var(KEY_FILE)),
+            alg=self.settings.signing_alg,
+            clock=self.clock,
+            publish_lead=self.settings.jwks_cache_seconds,
+            retain_seconds=ACCEPTANCE_BOUND,
+        )
+
+    @cached_property
+    def passwords(self) -> Passwords:
+        return self._given_passwords or Argon2Passwords(
+            time_cost=self.settings.argon2_time_cost,
+            memory_kib=self.settings.argon2_memory_kib,
+            parallelism=self.settings.argon2_parallelism,
+            workers=self.settings.password_workers,
+        )
+
+    @cached_property
+    def csrf(self) -> CsrfTokens:
+        return CsrfTokens(self.secret_key, clock=self.clock)
+
+    # tokens, sessions, revocation
+
+    @cached_property
+    def audit(self) -> Audit:
+        return Audit(clock=self.clock)
+
+    @cached_property
+    def minter(self) -> TokenMinter:
+        return TokenMinter(
+            keys=self.key_ring,
+            issuer=self.settings.issuer,
+            audience=self.settings.audience,
+            clock=self.clock,
+        )
+
+    @cached_property
+    def session_tokens(self) -> SessionTokens:
+        return SessionTokens(
+            minter=self.minter, clock=self.clock, ttl=self.settings.access_token_ttl
+        )
+
+    @cached_property
+    def token_cache(self) -> SessionTokenCache:
+        return SessionTokenCache(tokens=self.session_tokens, clock=self.clock)
+
+    @cached_property
+    def revoker(self) -> Revoker:
+        return Revoker(
+            store=self.session_store,
+            feed=self.feed,
+            token_cache=self.token_cache,
+            clock=self.clock,
+            audit=self.audit,
+            token_lifetime=ACCEPTANCE_BOUND,
+        )
+
+    @cached_property
+    def sessions(self) -> SessionManager:
+        return SessionManager(
+            store=self.session_store,
+            clock=self.clock,
+            policy=SessionPolicy(
+                idle_seconds=self.settings.session_idle_seconds,
+                absolute_seconds=self.settings.session_absolute_seconds,
+                max_per_user=self.settings.max_sessions_per_user,
+            ),
+            revoker=self.revoker,
+        )
+
+    @cached_property
+    def sweeper(self) -> Sweeper:
+        return Sweeper(purges=(self.session_store.purge, self.counters.purge), clock=self.clock)
+
+    # rate limits
+
+    @cached_property
+    def subject_keys(self) -> SubjectKeys:
+        return SubjectKeys(self.secret_key)
+
+    @cached_property
+    def login_throttle(self) -> LoginThrottle:
+        return LoginThrottle(counters=self.counters, clock=self.clock, keys=self.subject_keys)
+
+    def rate_limit(self, name: str, *, limit: int, window: float) -> RateLimit:
+        return RateLimit(
+            counters=self.counters,
+            clock=self.clock,
+            keys=self.subject_keys,
+            name=name,
+            limit=limit,
+            window=window,
+        )
+
+    # HTTP
+
+    @cached_property
+    def templates(self) -> Jinja2Templates:
+        templates = Jinja2Templates(directory=FRONTEND / "templates")
+        templates.env.autoescape = True
+        return templates
+
+    @cached_property
+    def api_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self.settings.api_base_url,
+            transport=self._api_transport,
+            follow_redirects=False,
+        )
+
+    @cached_property
+    def guard(self) -> SessionGuard:
+        return SessionGuard(
+            sessions=self.sessions,
+            csrf=self.csrf,
+            origins=self.settings.trusted_origins,
+            max_form_bytes=self.settings.login_max_body,
+        )
+
+    @cached_property
+    def pages(self) -> PageRenderer:
+        return PageRenderer(templates=self.templates, users=self.users, csrf=self.csrf)
+
+    def routes(self) -> list[BaseRoute]:
+        """Every endpoint, each given only the collaborators it uses."""
+        settings = self.settings
+        endpoints: list[Endpoint] = [
+            LoginEndpoints(
+                guard=self.guard,
+                sessions=self.sessions,
+                users=self.users,
+                passwords=self.passwords,
+                throttle=self.login_throttle,
+                revoker=self.revoker,
+                csrf=self.csrf,
+                templates=self.templates,
+                audit=self.audit,
+                max_body=settings.login_max_body,
+            ),
+            PageEndpoints(
+                guard=self.guard,
+                pages=self.pages,
+                tokens=self.token_cache,
+                api=self.api_client,
+                api_public_url=settings.api_public_url,
+            ),
+            DeviceEndpoints(
+                guard=self.guard, pages=self.pages, sessions=self.sessions, revoker=self.revoker
+            ),
+            PasswordEndpoints(
+                guard=self.guard,
+                pages=self.pages,
+                sessions=self.sessions,
+                users=self.users,
+                passwords=self.passwords,
+                attempts=self.rate_limit(
+                    "password-change", limit=PASSWORD_ATTEMPTS, window=PASSWORD_WINDOW
+                ),
+                revoker=self.revoker,
+                audit=self.audit,
+            ),
+            ManagementEndpoints(
+                guard=self.guard,
+                emails=EmailCache(users=self.users, clock=self.clock),
+                tokens=self.session_tokens,
+                token_limit=self.rate_limit("bff-token", limit=TOKENS_PER_MINUTE, window=60),
+                revoker=self.revoker,
+                audit=self.audit,
+            ),
+            ProxyEndpoint(
+                guard=self.guard,
+                tokens=self.token_cache,
+                api=self.api_client,
+                api_public_url=settings.api_public_url,
+            ),
+            WellKnownEndpoints(
+                keys=self.key_ring,
+                issuer=settings.issuer,
+                jwks_max_age=settings.jwks_cache_seconds,
+                probes=(self.session_store.ping, self.counters.ping, self._probe_users),
+            ),
+            TokenEndpoint(),
+            self.revocation_stream(),
+        ]
+        return [route for endpoint in endpoints for route in endpoint.routes()]
+
+    def revocation_stream(self) -> RevocationStream:
+        return RevocationStream(feed=self.feed, clock=self.clock, secret=self.revocation_secret)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """The app's lifespan: stores opened, keys loaded, the sweeper started; all undone after."""
+        async with contextlib.AsyncExitStack() as stack:
+            stack.callback(self.passwords.close)
+            stack.push_async_callback(self.api_client.aclose)
+            await stack.enter_async_context(
+                opened(self.users, self.session_store, self.counters, self.feed)
+            )
+            self.key_ring.load_or_create()
+            sweeping = asyncio.create_task(self.sweeper.run(), name="sweeper")
+            stack.push_async_callback(_cancel, sweeping)
+            yield
+
+    async def _probe_users(self) -> None:
+        await self.users.by_id("readiness-probe")
+
+    def _var(self, name: str) -> Path:
+        return private_dir(self.settings.var_dir) / name
+
+
+class Endpoint(Protocol):
+    def routes(self) -> list[Route]: ...
+
+
+class Resource(Protocol):
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@contextlib.asynccontextmanager
+async def opened(*resources: Resource) -> AsyncIterator[None]:
+    """Open each resource in turn; close those opened, in reverse, however the block ends."""
+    async with contextlib.AsyncExitStack() as stack:
+        for resource in resources:
+            await resource.open()
+            stack.push_async_callback(resource.close)
+        yield
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
