@@ -8,11 +8,13 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.types import Receive, Scope, Send
 
 from api.app import create_app as create_api
 from api.settings import Settings as ApiSettings
@@ -69,7 +71,7 @@ def passwords() -> Argon2Passwords:
 @pytest.fixture
 def bff_settings(tmp_path: Path, request: pytest.FixtureRequest) -> BffSettings:
     marker = request.node.get_closest_marker("bff_settings")
-    defaults: dict[str, object] = {
+    defaults: dict[str, Any] = {
         "public_url": BFF_URL,
         "api_public_url": API_URL,
         "var_dir": tmp_path / "var",
@@ -78,7 +80,7 @@ def bff_settings(tmp_path: Path, request: pytest.FixtureRequest) -> BffSettings:
         "argon2_memory_kib": 19 * 1024,
         "argon2_parallelism": 1,
     }
-    return BffSettings(**{**defaults, **(marker.kwargs if marker else {})})  # type: ignore[arg-type]
+    return BffSettings(**{**defaults, **(marker.kwargs if marker else {})})
 
 
 @pytest.fixture
@@ -125,7 +127,7 @@ class LateApp:
     def __init__(self) -> None:
         self.app: Starlette | None = None
 
-    async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert self.app is not None
         await self.app(scope, receive, send)
 
@@ -139,10 +141,10 @@ class System:
     clock: FrozenClock
 
     async def add_user(self, email: str, password: str, role: str = "user") -> str:
-        services = self.bff_app.state.components
-        user = await services.users.add(
+        components = self.bff_app.state.components
+        user = await components.users.add(
             email=email,
-            password_hash=await services.passwords.hash(password),
+            password_hash=await components.passwords.hash(password),
             role=role,
             now=self.clock.now(),
         )
@@ -158,10 +160,10 @@ class System:
             await anyio.sleep(0)
         return response
 
-    def new_browser(self) -> httpx.AsyncClient:
+    def new_browser(self, base_url: str = BFF_URL) -> httpx.AsyncClient:
         return httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.bff_app),
-            base_url=BFF_URL,
+            base_url=base_url,
             event_hooks={"response": [WATCH.on_response]},
         )
 

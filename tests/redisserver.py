@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -113,9 +114,10 @@ class RedisServer:
         # keep draining its output into the log, so a full pipe never blocks the server
         threading.Thread(target=self._drain, args=(stdout,), daemon=True).start()
 
-    def _drain(self, stdout: object) -> None:
-        with self._log.open("ab") as log:
-            for line in stdout:  # type: ignore[attr-defined]
+    def _drain(self, stdout: IO[bytes]) -> None:
+        # closed at the server's exit (end of file), so no pipe is left for the collector
+        with stdout, self._log.open("ab") as log:
+            for line in stdout:
                 log.write(line)
 
 

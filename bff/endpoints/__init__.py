@@ -1,1 +1,1 @@
-"""HTTP endpoints; each module exposes `routes(services)`."""
+"""HTTP endpoints: each class takes the collaborators it uses and lists its `routes()`."""

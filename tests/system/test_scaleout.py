@@ -3,6 +3,7 @@ dead on the other at its very next request, and login attempts are counted acros
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -13,8 +14,7 @@ from starlette.applications import Starlette
 
 from bff.app import create_app
 from bff.clock import FrozenClock
-from bff.revocation.redis import RedisRevocationFeed
-from bff.sessions.redis import RedisSessionStore
+from bff.security.passwords import Argon2Passwords
 from bff.settings import Settings
 from bff.users import SqliteUserStore
 from tests.conftest import BFF_URL, JSON, PASSWORD, SharedPasswords, login
@@ -22,20 +22,22 @@ from tests.secretwatch import WATCH
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 
+Instances = tuple[httpx.AsyncClient, httpx.AsyncClient]
+
 
 @pytest.fixture
 async def instances(
     bff_settings: Settings,
     redis_url: str,
-    passwords,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    passwords: Argon2Passwords,
+    tmp_path: Path,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
     clock = FrozenClock()
+    # sessions, counters and the revocation feed all from the one Redis URL, as in production
+    settings = dataclasses.replace(bff_settings, session_store=redis_url)
     apps: list[Starlette] = [
         create_app(
-            bff_settings,
-            store=RedisSessionStore(url=redis_url),
-            feed=RedisRevocationFeed(url=redis_url),
+            settings,
             users=SqliteUserStore(path=tmp_path / "users.sqlite3"),  # one user table for both
             passwords=SharedPasswords(passwords),
             clock=clock,
@@ -45,10 +47,10 @@ async def instances(
     async with AsyncExitStack() as stack:
         for app in apps:
             await stack.enter_async_context(app.router.lifespan_context(app))
-        services = apps[0].state.components
-        await services.users.add(
+        components = apps[0].state.components
+        await components.users.add(
             email="alice@example.com",
-            password_hash=await services.passwords.hash(PASSWORD),
+            password_hash=await components.passwords.hash(PASSWORD),
             role="user",
             now=clock.now(),
         )
@@ -65,14 +67,14 @@ async def instances(
         yield clients[0], clients[1]
 
 
-async def test_a_session_made_on_one_instance_works_on_the_other(instances) -> None:  # type: ignore[no-untyped-def]
+async def test_a_session_made_on_one_instance_works_on_the_other(instances: Instances) -> None:
     first, second = instances
     assert (await login(first)).status_code == 303
     second.cookies.set("__Host-sid", first.cookies["__Host-sid"], domain="bff.test")
     assert (await second.get("/bff/user", headers=JSON)).status_code == 200
 
 
-async def test_a_logout_on_one_instance_is_seen_by_the_other_at_once(instances) -> None:  # type: ignore[no-untyped-def]
+async def test_a_logout_on_one_instance_is_seen_by_the_other_at_once(instances: Instances) -> None:
     first, second = instances
     await login(first)
     cookie = first.cookies["__Host-sid"]
@@ -81,7 +83,7 @@ async def test_a_logout_on_one_instance_is_seen_by_the_other_at_once(instances) 
     assert (await second.get("/bff/user", headers=JSON)).status_code == 401
 
 
-async def test_login_attempts_are_counted_across_instances(instances) -> None:  # type: ignore[no-untyped-def]
+async def test_login_attempts_are_counted_across_instances(instances: Instances) -> None:
     first, second = instances
     for client in (first, second, first, second, first):
         assert (await login(client, password="wrong password here")).status_code == 401

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from http.cookies import SimpleCookie
 
+import httpx
 import pytest
 
 from bff.security.passwords import Argon2Passwords
@@ -11,10 +12,10 @@ from tests.conftest import JSON, PASSWORD, System, csrf_from, login
 pytestmark = pytest.mark.anyio
 
 
-def _set_cookie(response, name):  # type: ignore[no-untyped-def]
+def _set_cookie(response: httpx.Response, name: str) -> str | None:
     for header in response.headers.get_list("set-cookie"):
         if header.startswith(f"{name}="):
-            return header
+            return str(header)
     return None
 
 
@@ -219,7 +220,7 @@ async def test_an_unknown_user_still_costs_a_full_verification(
 
     async def spy(stored_hash: str | None, password: str) -> bool:
         seen.append(stored_hash)
-        return await verify(stored_hash, password)
+        return bool(await verify(stored_hash, password))
 
     monkeypatch.setattr(passwords, "verify", spy)
     assert (await login(system.bff, email="ghost@example.com")).status_code == 401
@@ -231,8 +232,7 @@ async def test_an_unknown_user_still_costs_a_full_verification(
 async def test_on_loopback_the_other_loopback_name_is_the_same_origin(
     system: System, user_id: str
 ) -> None:
-    client = system.new_browser()
-    client.base_url = "https://127.0.0.1:8000"  # type: ignore[assignment]
+    client = system.new_browser(base_url="https://127.0.0.1:8000")
     for origin, expected in (
         ("http://localhost:8000", 303),
         ("http://127.0.0.1:8000", 303),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import jwt
 import pytest
 
@@ -10,8 +12,9 @@ from tests.conftest import API_URL, BFF_URL, JSON, System, login
 pytestmark = pytest.mark.anyio
 
 
-def _claims(token: str) -> dict[str, object]:
-    return jwt.decode(token, options={"verify_signature": False})
+def _claims(token: str) -> dict[str, Any]:
+    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    return claims
 
 
 async def test_user_is_401_when_anonymous(system: System) -> None:

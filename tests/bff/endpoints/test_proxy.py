@@ -10,6 +10,7 @@ import httpx
 import jwt
 import pytest
 from starlette.applications import Starlette
+from starlette.types import Message
 
 from bff.app import create_app as create_bff
 from bff.clock import FrozenClock
@@ -71,10 +72,10 @@ async def _proxied(
         browser = await stack.enter_async_context(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BFF_URL)
         )
-        services = app.state.components
-        await services.users.add(
+        components = app.state.components
+        await components.users.add(
             email="alice@example.com",
-            password_hash=await services.passwords.hash(PASSWORD),
+            password_hash=await components.passwords.hash(PASSWORD),
             role="user",
             now=clock.now(),
         )
@@ -117,17 +118,17 @@ async def _raw_get(proxied: Proxied, raw_path: bytes) -> tuple[int, bytes]:
         "query_string": b"",
         "headers": [(b"host", b"bff.test"), (b"x-csrf", b"1"), (b"cookie", cookie)],
     }
-    sent: list[dict[str, object]] = []
+    sent: list[Message] = []
 
-    async def receive() -> dict[str, object]:
+    async def receive() -> Message:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, object]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     await proxied.app(scope, receive, send)
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")  # type: ignore[misc]
-    return int(sent[0]["status"]), body  # type: ignore[call-overload]
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return int(sent[0]["status"]), body
 
 
 # --- the real API, in-process -------------------------------------------------------------------

@@ -15,6 +15,8 @@ from contract.revocation import RevocationEvent
 
 pytestmark = pytest.mark.anyio
 
+Feeds = tuple[RevocationFeed, RevocationFeed]
+
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)])
 async def feeds(
@@ -30,18 +32,18 @@ async def feeds(
     else:
         url = request.getfixturevalue("redis_url")
         pair = (RedisRevocationFeed(url=url), RedisRevocationFeed(url=url))
-    for feed in pair:
-        await feed.open()
+    for handle in pair:
+        await handle.open()
     yield pair
-    for feed in pair:
-        await feed.close()
+    for handle in pair:
+        await handle.close()
 
 
 def _event(value: str, *, at: float = 1000.0, until: float = 2000.0) -> RevocationEvent:
     return RevocationEvent(kind="sid", value=value, at=at, until=until)
 
 
-async def test_events_come_back_in_order_with_increasing_ids(feeds) -> None:  # type: ignore[no-untyped-def]
+async def test_events_come_back_in_order_with_increasing_ids(feeds: Feeds) -> None:
     writer, reader = feeds
     for value in ("a", "b", "c"):
         await writer.publish(_event(value))
@@ -52,7 +54,7 @@ async def test_events_come_back_in_order_with_increasing_ids(feeds) -> None:  # 
     assert await reader.since(events[-1].id) == []
 
 
-async def test_follow_replays_live_events_then_waits_for_new_ones(feeds) -> None:  # type: ignore[no-untyped-def]
+async def test_follow_replays_live_events_then_waits_for_new_ones(feeds: Feeds) -> None:
     writer, reader = feeds
     clock = FrozenClock(1500.0)
     await writer.publish(_event("expired", until=1400.0))
@@ -82,8 +84,7 @@ async def test_event_serialises_to_the_wire_format() -> None:
     "after", ["999999999999999999999999999999", "\u00b2", "x" * 500, "1-0", "..", "-1", "", None]
 )
 async def test_a_bad_last_event_id_replays_everything_instead_of_failing(
-    feeds,
-    after: str | None,  # type: ignore[no-untyped-def]
+    feeds: Feeds, after: str | None
 ) -> None:
     writer, reader = feeds
     await writer.publish(_event("a"))

@@ -73,8 +73,7 @@ async def test_token_endpoint_needs_a_grant_type(system: System) -> None:
 
 @pytest.mark.bff_settings(trusted_proxies=("127.0.0.0/8",))
 async def test_hsts_is_sent_behind_a_trusted_tls_proxy(system: System) -> None:
-    plain = system.new_browser()
-    plain.base_url = "http://bff.test"  # type: ignore[assignment]
+    plain = system.new_browser(base_url="http://bff.test")
     assert "strict-transport-security" not in (await plain.get("/login")).headers
     behind = await plain.get("/login", headers={"X-Forwarded-Proto": "https"})
     assert behind.headers["strict-transport-security"].startswith("max-age=")

@@ -8,11 +8,13 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from bff.app import create_app
 from bff.clock import FrozenClock
 from bff.counters import CounterStore, MemoryCounterStore, SqliteCounterStore
 from bff.errors import Throttled
+from bff.security.passwords import Argon2Passwords
 from bff.security.ratelimit import (
     ACCOUNT,
     ACCOUNT_FROM_IP,
@@ -23,6 +25,7 @@ from bff.security.ratelimit import (
     client_network,
 )
 from bff.sessions import MemorySessionStore
+from bff.settings import Settings as BffSettings
 from tests.conftest import BFF_URL, PASSWORD, SharedPasswords, System, csrf_from, login
 
 pytestmark = pytest.mark.anyio
@@ -177,9 +180,9 @@ async def test_throttling_does_not_reveal_whether_the_account_exists(
 
 
 async def test_x_forwarded_for_is_ignored_unless_from_a_trusted_proxy(
-    bff_settings,
+    bff_settings: BffSettings,
     clock: FrozenClock,
-    passwords,  # type: ignore[no-untyped-def]
+    passwords: Argon2Passwords,
 ) -> None:
     for trusted, expect_blocked in (((), True), (("127.0.0.0/8",), False)):
         settings = dataclasses.replace(bff_settings, trusted_proxies=trusted)
@@ -198,7 +201,7 @@ async def test_x_forwarded_for_is_ignored_unless_from_a_trusted_proxy(
             assert (response.status_code == 429) is expect_blocked
 
 
-async def _post_login(app, email: str, *, forwarded: str) -> httpx.Response:  # type: ignore[no-untyped-def]
+async def _post_login(app: Starlette, email: str, *, forwarded: str) -> httpx.Response:
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 5555))
     async with httpx.AsyncClient(transport=transport, base_url=BFF_URL) as client:
         headers = {"X-Forwarded-For": forwarded}
