@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from api import endpoints
 from api.authentication import TokenVerifier
 from api.clock import Clock, SystemClock
-from api.errors import ApiError, InsufficientScope, InvalidToken
+from api.errors import HTTPProblem, InsufficientScope, InvalidFields, InvalidToken
 from api.jwks import JwksCache
 from api.notes import NoteStore, SqliteNoteStore
 from api.revocation import (
@@ -28,7 +28,6 @@ from api.revocation import (
     SseRevocationSource,
 )
 from api.settings import Settings
-from api.validation import InvalidFields
 
 STARTUP_FEED_WAIT = 2.0  # seconds the start waits for the revocation replay (then 503s until it)
 
@@ -105,7 +104,7 @@ def create_app(
                 max_age=600,
             )
         ],
-        exception_handlers={ApiError: _api_error, HTTPException: _http_exception},
+        exception_handlers={HTTPProblem: _problem, HTTPException: _http_exception},
         lifespan=lifespan,
     )
     app.state.jwks = jwks
@@ -126,8 +125,8 @@ def error_response(
     )
 
 
-async def _api_error(request: Request, exc: Exception) -> Response:
-    error = cast(ApiError, exc)
+async def _problem(request: Request, exc: Exception) -> Response:
+    error = cast(HTTPProblem, exc)
     fields = error.fields if isinstance(error, InvalidFields) else None
     response = error_response(error.status, error.code, error.description, fields=fields)
     if isinstance(error, InvalidToken):

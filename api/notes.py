@@ -17,16 +17,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from api.clock import Clock
-from api.errors import ApiError
+from api.errors import StoreUnavailable
 
 log = logging.getLogger("api.notes")
-
-
-class StoreUnavailable(ApiError):
-    """The notes database cannot answer: the request may succeed later."""
-
-    status = 503
-    code = "temporarily_unavailable"
 
 
 @dataclass(frozen=True, kw_only=True)

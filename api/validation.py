@@ -1,6 +1,6 @@
 """Request parsing that cannot crash: JSON bodies, text fields and integer query parameters.
 
-Every failure is an ApiError (415, 413 or 422), never a 500: the body is size-capped before it
+Every failure is an HTTPProblem (415, 413 or 422), never a 500: the body is size-capped before it
 is parsed, and the parser's own failure modes (bad UTF-8, NaN, duplicate keys, deep nesting,
 huge integers) are all refused as invalid requests.
 """
@@ -14,28 +14,10 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from api.errors import ApiError, ValidationFailed
+from api.errors import BodyTooLarge, InvalidFields, UnsupportedMediaType
 
 MAX_BODY_BYTES = 16 * 1024
 _DIGITS = re.compile(r"[0-9]{1,10}")
-
-
-class UnsupportedMediaType(ApiError):
-    status = 415
-    code = "unsupported_media_type"
-
-
-class BodyTooLarge(ApiError):
-    status = 413
-    code = "request_too_large"
-
-
-class InvalidFields(ValidationFailed):
-    """A 422 naming each offending body field or query parameter and what it must be."""
-
-    def __init__(self, description: str, *, fields: Mapping[str, str] | None = None) -> None:
-        super().__init__(description)
-        self.fields = dict(fields or {})
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import anyio
 import pytest
 
-from api.errors import InvalidToken
-from api.revocation import RevocationList, RevocationListener, RevocationsUnavailable
+from api.errors import InvalidToken, RevocationsUnavailable
+from api.revocation import RevocationList, RevocationListener
 from bff.clock import FrozenClock
 from contract.revocation import Message
 
