@@ -107,6 +107,8 @@ def create_app(
         exception_handlers={HTTPProblem: _problem, HTTPException: _http_exception},
         lifespan=lifespan,
     )
+    # a slash redirect would be built from the client's Host header: an open redirect
+    app.router.redirect_slashes = False
     app.state.jwks = jwks
     app.state.verifier = verifier
     app.state.revocations = listener
