@@ -12,9 +12,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
-from api.errors import BodyTooLarge, InvalidFields, UnsupportedMediaType
+from api.errors import BadRequest, BodyTooLarge, InvalidFields, UnsupportedMediaType
 
 MAX_BODY_BYTES = 16 * 1024
 _DIGITS = re.compile(r"[0-9]{1,10}")
@@ -99,11 +99,15 @@ async def _read_capped(request: Request, max_bytes: int) -> bytes:
     if _declared_too_large(request.headers.get("content-length", ""), max_bytes):
         raise BodyTooLarge(f"the body must be at most {max_bytes} bytes")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        # counted while streaming: a missing or lying Content-Length cannot get past the cap
-        if len(body) > max_bytes:
-            raise BodyTooLarge(f"the body must be at most {max_bytes} bytes")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            # counted while streaming: a missing or lying Content-Length cannot get past the cap
+            if len(body) > max_bytes:
+                raise BodyTooLarge(f"the body must be at most {max_bytes} bytes")
+    except ClientDisconnect:
+        # the client's doing, not a fault of ours: an answer nobody reads, and no traceback
+        raise BadRequest("the client went away before the body was complete") from None
     return bytes(body)
 
 
