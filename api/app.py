@@ -15,7 +15,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api import endpoints
+from api import endpoints, schemas
 from api.authentication import TokenVerifier
 from api.clock import Clock, SystemClock
 from api.errors import HTTPProblem, InsufficientScope, InvalidFields, InvalidToken
@@ -119,12 +119,10 @@ def create_app(
 def error_response(
     status: int, code: str, description: str, *, fields: dict[str, str] | None = None
 ) -> JSONResponse:
-    body = {"error": code, "error_description": description}
-    return JSONResponse(
-        {**body, "fields": fields} if fields else body,
-        status_code=status,
-        headers={"Cache-Control": "no-store"},
-    )
+    body: schemas.Error = {"error": code, "error_description": description}
+    if fields:
+        body["fields"] = fields
+    return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 async def _problem(request: Request, exc: Exception) -> Response:

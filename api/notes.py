@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from api import schemas
 from api.clock import Clock
 from api.errors import StoreUnavailable
 
@@ -31,7 +32,7 @@ class Note:
     created_at: int
     updated_at: int
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> schemas.Note:
         # the owner is never echoed: it is the caller, and a note needs no personal data
         return {
             "id": self.id,

@@ -24,7 +24,7 @@ from schemathesis.python import asgi as schemathesis_asgi
 from starlette.applications import Starlette
 
 from api.app import create_app
-from api.notes_endpoints import NOTE_ID
+from api.schemas import NOTE_ID
 from api.settings import Settings
 from bff.clock import FrozenClock
 from tests.api.conftest import AUDIENCE, ISSUER, JWKS_URL, JwksServer, QuietFeed, Signer
