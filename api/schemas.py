@@ -20,10 +20,19 @@ from typing_extensions import TypedDict
 CLOSED = ConfigDict(extra="forbid", strict=True)
 
 NOTE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# no C0 control, DEL or C1 control in a title: invisible, and NUL cuts strings short downstream
+TITLE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+# a body is multi-line text: tab, newline and carriage return stay; NUL and other C0 controls do not
+BODY_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+# what a 422 says of a value its pattern refuses
+PATTERN_PROBLEMS = {
+    TITLE_PATTERN: "must not contain control characters",
+    BODY_PATTERN: "must not contain control characters other than tab, newline and carriage return",
+}
 
 NoteId = Annotated[str, Field(pattern=f"^{NOTE_ID.pattern}$")]
-Title = Annotated[str, Field(min_length=1, max_length=200)]
-Body = Annotated[str, Field(min_length=0, max_length=10_000)]
+Title = Annotated[str, Field(min_length=1, max_length=200, pattern=TITLE_PATTERN)]
+Body = Annotated[str, Field(min_length=0, max_length=10_000, pattern=BODY_PATTERN)]
 Timestamp = Annotated[int, Field(description="Seconds since the epoch.")]
 Count = Annotated[int, Field(ge=0)]
 

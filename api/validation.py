@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails
 from starlette.requests import ClientDisconnect, Request
 
 from api.errors import BadRequest, BodyTooLarge, InvalidFields, UnsupportedMediaType
+from api.schemas import PATTERN_PROBLEMS
 
 MAX_BODY_BYTES = 16 * 1024
 _DIGITS = re.compile(r"[0-9]{1,10}")
@@ -104,6 +105,8 @@ def _properties(model: type[BaseModel]) -> dict[str, Any]:
 
 def _problem(error: ErrorDetails, properties: Mapping[str, Any]) -> tuple[str, str]:
     name = str(error["loc"][0])
+    if error["type"] == "string_pattern_mismatch":
+        return name, PATTERN_PROBLEMS[error.get("ctx", {})["pattern"]]
     return name, PROBLEMS.get(error["type"]) or _rule(properties[name])
 
 

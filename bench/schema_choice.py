@@ -37,12 +37,14 @@ from api.app import create_app, error_response
 from api.errors import InvalidFields
 from api.notes import Note
 from api.notes_endpoints import NEW_NOTE
+from api.schemas import PATTERN_PROBLEMS
 from api.settings import Settings
 from api.validation import parse_object
 from contract.revocation import Message
 
 VALID = json.dumps({"title": "Groceries", "body": "milk\neggs\nbread\n" * 8}).encode()
 INVALID = json.dumps({"title": 5, "body": None, "owner": "u_bob"}).encode()
+CONTROL = json.dumps({"title": "a\u0000b", "body": "\u001b[2J"}).encode()  # answers checked only
 HEADERS = {"Cache-Control": "no-store"}
 
 
@@ -67,12 +69,16 @@ def with_pydantic(raw: bytes) -> Response:
 
 # --- msgspec: the same rules --------------------------------------------------------------------
 
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Text = Annotated[str, msgspec.Meta(min_length=0, max_length=10_000)]
+# msgspec matches with Python's re.search, whose $ also matches before a final newline: \Z
+TITLE = r"\A[^\x00-\x1f\x7f-\x9f]*\Z"
+TEXT = r"\A[^\x00-\x08\x0b\x0c\x0e-\x1f]*\Z"
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=TITLE)]
+Text = Annotated[str, msgspec.Meta(min_length=0, max_length=10_000, pattern=TEXT)]
 RULES = {
     "title": "must be a string of 1 to 200 characters",
     "body": "must be a string of 0 to 10000 characters",
 }
+CONTROLS = dict(zip(RULES, PATTERN_PROBLEMS.values(), strict=True))
 
 
 class NewNote(msgspec.Struct, forbid_unknown_fields=True):
@@ -116,8 +122,8 @@ def msgspec_problems(data: dict[str, object]) -> dict[str, str]:
             continue
         try:
             text = msgspec.convert(data[name], field.type)
-        except msgspec.ValidationError:
-            problems[name] = RULES[name]
+        except msgspec.ValidationError as exc:
+            problems[name] = CONTROLS[name] if "matching regex" in str(exc) else RULES[name]
             continue
         if not is_encodable(text):  # from a Python dict, msgspec lets lone surrogates through
             problems[name] = "must be valid Unicode text (no lone surrogates)"
@@ -208,7 +214,7 @@ CASES = ("valid", "invalid", "alone")
 
 
 def same_answers() -> None:
-    for raw in (VALID, INVALID):
+    for raw in (VALID, INVALID, CONTROL):
         a, b = with_pydantic(raw), with_msgspec(raw)
         assert a.status_code == b.status_code, (a.status_code, b.status_code)
         left, right = json.loads(a.body), json.loads(b.body)
