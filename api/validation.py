@@ -160,4 +160,7 @@ def _unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
     data = dict(pairs)
     if len(data) != len(pairs):
         raise ValueError("duplicate key")
+    for key in data:
+        # a lone surrogate has no UTF-8: such a key could not even be named in the answer
+        key.encode("utf-8")  # a UnicodeEncodeError is a ValueError
     return data

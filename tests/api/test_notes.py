@@ -313,6 +313,8 @@ async def test_patch_needs_at_least_one_known_field(harness: ApiHarness) -> None
         b"[" * 5000 + b"]" * 5000,
         b'{"title": ' + b"9" * 5000 + b', "body": ""}',
         b'{"title": "\\ud800", "body": ""}',
+        b'{"title": "t", "\\ud800": ""}',
+        b'{"\\udfff": 1}',
     ],
 )
 async def test_malformed_or_non_object_json_is_422(harness: ApiHarness, content: bytes) -> None:
