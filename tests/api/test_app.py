@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import MutableMapping
 from typing import Any
 
 import pytest
@@ -45,12 +46,12 @@ async def test_a_client_leaving_mid_body_gets_a_400_and_logs_no_traceback(
     harness: ApiHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
     incoming = [{"type": "http.request", "body": b'{"title": "half a', "more_body": True}]
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         return incoming.pop(0) if incoming else {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     with caplog.at_level(logging.ERROR):
