@@ -15,10 +15,10 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api import endpoints
+from api import endpoints, schemas
 from api.authentication import TokenVerifier
 from api.clock import Clock, SystemClock
-from api.errors import ApiError, InsufficientScope, InvalidToken
+from api.errors import HTTPProblem, InsufficientScope, InvalidFields, InvalidToken
 from api.jwks import JwksCache
 from api.notes import NoteStore, SqliteNoteStore
 from api.revocation import (
@@ -28,7 +28,6 @@ from api.revocation import (
     SseRevocationSource,
 )
 from api.settings import Settings
-from api.validation import InvalidFields
 
 STARTUP_FEED_WAIT = 2.0  # seconds the start waits for the revocation replay (then 503s until it)
 
@@ -105,9 +104,11 @@ def create_app(
                 max_age=600,
             )
         ],
-        exception_handlers={ApiError: _api_error, HTTPException: _http_exception},
+        exception_handlers={HTTPProblem: _problem, HTTPException: _http_exception},
         lifespan=lifespan,
     )
+    # a slash redirect would be built from the client's Host header: an open redirect
+    app.router.redirect_slashes = False
     app.state.jwks = jwks
     app.state.verifier = verifier
     app.state.revocations = listener
@@ -118,16 +119,14 @@ def create_app(
 def error_response(
     status: int, code: str, description: str, *, fields: dict[str, str] | None = None
 ) -> JSONResponse:
-    body = {"error": code, "error_description": description}
-    return JSONResponse(
-        {**body, "fields": fields} if fields else body,
-        status_code=status,
-        headers={"Cache-Control": "no-store"},
-    )
+    body: schemas.Error = {"error": code, "error_description": description}
+    if fields:
+        body["fields"] = fields
+    return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-async def _api_error(request: Request, exc: Exception) -> Response:
-    error = cast(ApiError, exc)
+async def _problem(request: Request, exc: Exception) -> Response:
+    error = cast(HTTPProblem, exc)
     fields = error.fields if isinstance(error, InvalidFields) else None
     response = error_response(error.status, error.code, error.description, fields=fields)
     if isinstance(error, InvalidToken):

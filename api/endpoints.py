@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api import notes_endpoints
+from api import notes_endpoints, schemas
 from api.authentication import TokenVerifier
 from api.notes import NoteStore
 from api.openapi import OpenApiEndpoint
@@ -18,19 +18,18 @@ class MeEndpoints:
 
     async def me(self, request: Request) -> Response:
         principal = await self._verifier.authenticate(request)
-        return JSONResponse(
-            {
-                "sub": principal.sub,
-                "role": principal.role,
-                "scope": principal.scope,
-                "client_id": principal.client_id,
-            },
-            headers={"Cache-Control": "no-store"},
-        )
+        me: schemas.Me = {
+            "sub": principal.sub,
+            "role": principal.role,
+            "scope": principal.scope,
+            "client_id": principal.client_id,
+        }
+        return JSONResponse(me, headers={"Cache-Control": "no-store"})
 
 
 async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+    alive: schemas.Health = {"status": "ok"}
+    return JSONResponse(alive)
 
 
 def routes(verifier: TokenVerifier, notes: NoteStore, *, public_url: str) -> list[Route]:

@@ -16,17 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from api import schemas
 from api.clock import Clock
-from api.errors import ApiError
+from api.errors import StoreUnavailable
 
 log = logging.getLogger("api.notes")
-
-
-class StoreUnavailable(ApiError):
-    """The notes database cannot answer: the request may succeed later."""
-
-    status = 503
-    code = "temporarily_unavailable"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,7 +32,7 @@ class Note:
     created_at: int
     updated_at: int
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> schemas.Note:
         # the owner is never echoed: it is the caller, and a note needs no personal data
         return {
             "id": self.id,

@@ -6,25 +6,20 @@ Order of checks in every handler: token (401), scope (403), note id shape (404),
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from collections.abc import Mapping
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api import schemas
 from api.authentication import TokenVerifier
 from api.errors import NotFound
 from api.notes import Note, NoteStore
-from api.validation import Text, fields, json_object, only_params, query_int
+from api.schemas import NOTE_ID, NewNote, NoteListQuery, NotePatch
+from api.validation import BodyValidator, json_body, query
 
-NOTE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-NOTE_FIELDS = {
-    "title": Text(min_length=1, max_length=200),
-    "body": Text(min_length=0, max_length=10_000),
-}
-DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET = 50, 100, 1_000_000_000
-LIST_PARAMS = frozenset({"limit", "offset"})
+NEW_NOTE, NOTE_PATCH = BodyValidator(NewNote), BodyValidator(NotePatch)
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -43,18 +38,16 @@ class NotesEndpoints:
 
     async def list(self, request: Request) -> Response:
         owner = await self._caller(request, "notes:read")
-        only_params(request, LIST_PARAMS)
-        limit = query_int(request, "limit", default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
-        offset = query_int(request, "offset", default=0, low=0, high=MAX_OFFSET)
-        notes = self._notes.recent(owner, limit=limit, offset=offset)
-        return _json({"notes": [note.public() for note in notes]})
+        page = query(request, NoteListQuery)
+        notes = self._notes.recent(owner, limit=page.limit, offset=page.offset)
+        page_of_notes: schemas.NoteList = {"notes": [note.public() for note in notes]}
+        return _json(page_of_notes)
 
     async def create(self, request: Request) -> Response:
         owner = await self._caller(request, "notes:write")
-        body = await json_object(request)
-        body.setdefault("body", "")  # a note may be just a title
-        values = fields(body, NOTE_FIELDS)
-        note = self._notes.add(owner, title=values["title"], body=values["body"])
+        new = await json_body(request, NEW_NOTE)
+        # a note may be just a title
+        note = self._notes.add(owner, title=new["title"], body=new.get("body", ""))
         return _json(note.public(), status=201, location=f"/notes/{note.id}")
 
     async def read(self, request: Request) -> Response:
@@ -64,10 +57,8 @@ class NotesEndpoints:
     async def update(self, request: Request) -> Response:
         owner = await self._caller(request, "notes:write")
         note_id = _note_id(request)
-        values = fields(await json_object(request), NOTE_FIELDS, partial=True)
-        note = self._notes.update(
-            owner, note_id, title=values.get("title"), body=values.get("body")
-        )
+        patch = await json_body(request, NOTE_PATCH)
+        note = self._notes.update(owner, note_id, title=patch.get("title"), body=patch.get("body"))
         return _json(_found(note).public())
 
     async def delete(self, request: Request) -> Response:
@@ -91,7 +82,8 @@ class AdminEndpoints:
         principal = await self._verifier.authenticate(request)
         principal.require("admin")
         stats = self._notes.stats()
-        return _json({"users": stats.users, "notes": stats.notes})
+        counts: schemas.AdminStats = {"users": stats.users, "notes": stats.notes}
+        return _json(counts)
 
 
 def _note_id(request: Request) -> str:
@@ -108,7 +100,9 @@ def _found(note: Note | None) -> Note:
     return note
 
 
-def _json(data: dict[str, Any], *, status: int = 200, location: str | None = None) -> Response:
+def _json(
+    data: Mapping[str, object], *, status: int = 200, location: str | None = None
+) -> Response:
     headers = dict(NO_STORE, **({"Location": location} if location else {}))
     return JSONResponse(data, status_code=status, headers=headers)
 

@@ -1,46 +1,31 @@
-"""The API's OpenAPI 3.1 document, as data, served at GET /openapi.json.
+"""The API's OpenAPI 3.1 document, served at GET /openapi.json.
 
-Written by hand next to the code it describes; tests check it is a valid OpenAPI 3.1 document,
-that it names every route, and schemathesis checks the app against it.
+Its schemas, and the rules of its parameters, are generated from the types of api.schemas that the
+requests are validated against; this module adds only what a type cannot say: the paths, the scope
+each one needs and the errors each one can answer. Tests check that it is valid OpenAPI 3.1 and
+names every route; schemathesis checks the app against it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import GenerateJsonSchema
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api.notes_endpoints import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, NOTE_FIELDS, NOTE_ID
+from api import schemas
+from api.schemas import AdminStats, Error, Health, Me, NewNote, Note, NoteList, NotePatch
 from api.validation import MAX_BODY_BYTES
 
 Json = dict[str, Any]
-NOTE_ID_PATTERN = f"^{NOTE_ID.pattern}$"  # the same rule the endpoints apply
-
-
-def _ref(kind: str, name: str) -> Json:
-    return {"$ref": f"#/components/{kind}/{name}"}
-
-
-def _json_content(schema: Json) -> Json:
-    return {"application/json": {"schema": schema}}
-
-
-def _ok(description: str, schema: Json, **extra: Any) -> Json:
-    return {"description": description, "content": _json_content(schema), **extra}
-
-
-def _errors(*statuses: int) -> Json:
-    return {str(status): _ref("responses", _ERROR_RESPONSES[status][0]) for status in statuses}
-
-
-def _text(name: str) -> Json:
-    rule = NOTE_FIELDS[name]
-    return {"type": "string", "minLength": rule.min_length, "maxLength": rule.max_length}
-
+REF = "#/components/schemas/{model}"
+BODIES = (NewNote, NotePatch, Note, NoteList, Me, AdminStats, Error, Health)
 
 # status -> (component name, description); the body is always the Error schema
-_ERROR_RESPONSES: dict[int, tuple[str, str]] = {
+ERRORS: dict[int, tuple[str, str]] = {
+    400: ("BadRequest", "The client went away before the request body was complete."),
     401: ("Unauthorized", "No token, or an invalid or expired one (RFC 6750 invalid_token)."),
     403: ("Forbidden", "The token lacks the scope this call needs (insufficient_scope)."),
     404: ("NotFound", "No such note for this caller: unknown ids and other users' notes alike."),
@@ -48,250 +33,154 @@ _ERROR_RESPONSES: dict[int, tuple[str, str]] = {
     415: ("UnsupportedMediaType", "The request body is not application/json (UTF-8)."),
     422: (
         "Invalid",
-        (
-            "The body is not a JSON object, is not valid JSON, has unknown, missing or invalid"
-            " fields (named in `fields`), or a query parameter is unknown or out of range."
-        ),
+        "The body is not a JSON object, is not valid JSON, has unknown, missing or invalid fields"
+        " (named in `fields`), or a query parameter is unknown or out of range.",
     ),
     503: ("Unavailable", "The notes store or the token keys are temporarily unavailable."),
 }
-
-_CHALLENGE = {
+BODY_ERRORS = (400, 413, 415, 422)
+CHALLENGE = {
     "description": 'RFC 6750 challenge, e.g. Bearer error="invalid_token"',
+    "required": True,
     "schema": {"type": "string"},
 }
-
-
-def _error_response(status: int, description: str) -> Json:
-    response = _ok(description, _ref("schemas", "Error"))
-    if status in (401, 403):
-        response["headers"] = {"WWW-Authenticate": {**_CHALLENGE, "required": True}}
-    return response
-
-
-_SCHEMAS: Json = {
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "additionalProperties": False,
-        "properties": {
-            "error": {"type": "string", "description": "A machine-readable code."},
-            "error_description": {"type": "string"},
-            "fields": {
-                "type": "object",
-                "description": "Each offending field or query parameter, with what it must be.",
-                "additionalProperties": {"type": "string"},
-            },
+# the new note: where it is, and that its id is the one the /notes/{id} operations take
+CREATED = {
+    "headers": {
+        "Location": {
+            "description": "/notes/{id} of the new note",
+            "required": True,
+            "schema": {"type": "string"},
         },
     },
-    "Note": {
-        "type": "object",
-        "required": ["id", "title", "body", "created_at", "updated_at"],
-        "additionalProperties": False,
-        "properties": {
-            "id": {"type": "string", "pattern": NOTE_ID_PATTERN},
-            "title": _text("title"),
-            "body": _text("body"),
-            "created_at": {"type": "integer", "description": "Seconds since the epoch."},
-            "updated_at": {"type": "integer", "description": "Seconds since the epoch."},
-        },
-    },
-    "NoteList": {
-        "type": "object",
-        "required": ["notes"],
-        "additionalProperties": False,
-        "properties": {"notes": {"type": "array", "items": _ref("schemas", "Note")}},
-    },
-    "NewNote": {
-        "type": "object",
-        "required": ["title"],
-        "additionalProperties": False,
-        "properties": {"title": _text("title"), "body": _text("body")},
-    },
-    "NotePatch": {
-        "type": "object",
-        "minProperties": 1,
-        "additionalProperties": False,
-        "properties": {"title": _text("title"), "body": _text("body")},
-    },
-    "Me": {
-        "type": "object",
-        "required": ["sub", "role", "scope", "client_id"],
-        "additionalProperties": False,
-        "properties": {
-            "sub": {"type": "string"},
-            "role": {"type": ["string", "null"]},
-            "scope": {"type": "string", "description": "Space-separated scopes."},
-            "client_id": {"type": "string"},
-        },
-    },
-    "Stats": {
-        "type": "object",
-        "required": ["users", "notes"],
-        "additionalProperties": False,
-        "properties": {
-            "users": {"type": "integer", "minimum": 0, "description": "Distinct note owners."},
-            "notes": {"type": "integer", "minimum": 0},
-        },
-    },
-    "Health": {
-        "type": "object",
-        "required": ["status"],
-        "properties": {"status": {"type": "string", "const": "ok"}},
+    "links": {
+        f"{op[0].upper()}{op[1:]}": {"operationId": op, "parameters": {"id": "$response.body#/id"}}
+        for op in ("getNote", "updateNote", "deleteNote")
     },
 }
-
-_PARAMETERS: Json = {
-    "NoteId": {
-        "name": "id",
-        "in": "path",
-        "required": True,
-        "description": "An opaque note id; anything else answers 404.",
-        "schema": {"type": "string", "pattern": NOTE_ID_PATTERN},
-    },
-    "Limit": {
-        "name": "limit",
-        "in": "query",
-        "required": False,
-        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-    },
-    "Offset": {
-        "name": "offset",
-        "in": "query",
-        "required": False,
-        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
-    },
+NOTE_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "description": "An opaque note id; anything else answers 404.",
 }
 
-_BODY_ERRORS = (413, 415, 422)
-_AUTH_ERRORS = (401, 503)
+
+def _ref(name: str) -> Json:
+    return {"$ref": REF.format(model=name)}
 
 
-def _body(name: str, description: str) -> Json:
-    return {
-        "required": True,
-        "description": description,
-        "content": _json_content(_ref("schemas", name)),
-    }
+# operationId: path, method, summary, scope (None: public; "": any valid token)
+ROUTES: dict[str, tuple[str, str, str, str | None]] = {
+    "getMe": ("/me", "get", "The caller, as the token says", ""),
+    "listNotes": ("/notes", "get", "The caller's notes, newest first", "notes:read"),
+    "createNote": ("/notes", "post", "Create a note", "notes:write"),
+    "getNote": ("/notes/{id}", "get", "One of the caller's notes", "notes:read"),
+    "updateNote": ("/notes/{id}", "patch", "Change a note's title and/or body", "notes:write"),
+    "deleteNote": ("/notes/{id}", "delete", "Delete a note", "notes:write"),
+    "getStats": ("/admin/stats", "get", "Counts across every user", "admin"),
+    "getHealth": ("/healthz", "get", "Liveness", None),
+    "getOpenApi": ("/openapi.json", "get", "This document", None),
+}
+# operationId: the success status, its description, its body's schema (None: no body)
+ANSWERS: dict[str, tuple[int, str, Json | None]] = {
+    "getMe": (200, "The token's subject and grants", _ref("Me")),
+    "listNotes": (200, "A page of notes", _ref("NoteList")),
+    "createNote": (201, "The new note", _ref("Note")),
+    "getNote": (200, "The note", _ref("Note")),
+    "updateNote": (200, "The changed note", _ref("Note")),
+    "deleteNote": (204, "Deleted", None),
+    "getStats": (200, "The counts", _ref("AdminStats")),
+    "getHealth": (200, "Alive", _ref("Health")),
+    "getOpenApi": (200, "The OpenAPI 3.1 document", {"type": "object"}),
+}
+# operationId: what it takes besides a path, in the body or in the query
+REQUESTS = {
+    "createNote": ("NewNote", f"At most {MAX_BODY_BYTES} bytes; no other fields."),
+    "updateNote": ("NotePatch", "At least one field; the others are kept."),
+}
+QUERIES = {"listNotes": schemas.NoteListQuery}
 
 
-def _operation(summary: str, scope: str | None, responses: Json, **extra: Any) -> Json:
-    # scope None: a public route; "": any valid token; else the scope the route needs
-    operation: Json = {"summary": summary, **extra, "responses": responses}
+class _Schemas(GenerateJsonSchema):
+    def field_title_should_be_set(self, schema: object) -> bool:
+        return False  # a property's name is its title
+
+
+def _components() -> Json:
+    inputs = [(body, "validation", TypeAdapter(body)) for body in BODIES]
+    _, definitions = TypeAdapter.json_schemas(
+        inputs,  # type: ignore[arg-type]  # mypy cannot join TypeAdapters of distinct TypedDicts
+        ref_template=REF,
+        union_format="primitive_type_array",
+        schema_generator=_Schemas,
+    )
+    return dict(definitions["$defs"])
+
+
+def _parameters(model: type[BaseModel]) -> list[Json]:
+    properties = model.model_json_schema(schema_generator=_Schemas)["properties"]
+    return [
+        {"name": name, "in": "query", "required": False, "schema": schema}
+        for name, schema in properties.items()
+    ]
+
+
+def _content(schema: Json) -> Json:
+    return {"application/json": {"schema": schema}}
+
+
+def _errors(operation_id: str) -> list[int]:
+    """What an operation can answer besides success, from what it takes."""
+    path, _, _, scope = ROUTES[operation_id]
+    errors = {401, 503} if scope is not None else set()  # a token: the keys, the revocations
+    errors |= {403} if scope else set()
+    errors |= {404} if "{id}" in path else set()
+    errors |= set(BODY_ERRORS) if operation_id in REQUESTS else set()
+    errors |= {422} if operation_id in QUERIES else set()
+    return sorted(errors)
+
+
+def _operation(operation_id: str) -> Json:
+    _, _, summary, scope = ROUTES[operation_id]
+    operation: Json = {"operationId": operation_id, "summary": summary}
     if scope is None:
         operation["security"] = []  # public
     else:
         operation["description"] = f"Needs the `{scope}` scope." if scope else "Any valid token."
-    return operation
+    if operation_id in QUERIES:
+        operation["parameters"] = _parameters(QUERIES[operation_id])
+    if operation_id in REQUESTS:
+        name, description = REQUESTS[operation_id]
+        content = _content(_ref(name))
+        operation["requestBody"] = {
+            "required": True,
+            "description": description,
+            "content": content,
+        }
+    status, description, schema = ANSWERS[operation_id]
+    ok: Json = {"description": description, **(CREATED if status == 201 else {})}
+    if schema is not None:
+        ok["content"] = _content(schema)
+    responses = {str(status): ok}
+    for error in _errors(operation_id):
+        responses[str(error)] = {"$ref": f"#/components/responses/{ERRORS[error][0]}"}
+    return {**operation, "responses": responses}
 
 
-_NOTE_LOCATION = {
-    "Location": {
-        "description": "/notes/{id} of the new note",
-        "required": True,
-        "schema": {"type": "string"},
-    },
-}
+def _paths() -> Json:
+    note_id = TypeAdapter(schemas.NoteId).json_schema(schema_generator=_Schemas)
+    paths: Json = {"/notes/{id}": {"parameters": [{**NOTE_ID, "schema": note_id}]}}
+    for operation_id, (path, method, _, _) in ROUTES.items():
+        paths.setdefault(path, {})[method] = _operation(operation_id)
+    return paths
 
-# the new note's id is the one the /notes/{id} operations take (OpenAPI links)
-_NOTE_LINKS = {
-    name: {"operationId": operation_id, "parameters": {"id": "$response.body#/id"}}
-    for name, operation_id in (
-        ("GetNote", "getNote"),
-        ("UpdateNote", "updateNote"),
-        ("DeleteNote", "deleteNote"),
-    )
-}
 
-_PATHS: Json = {
-    "/me": {
-        "get": _operation(
-            "The caller, as the token says",
-            "",
-            {
-                "200": _ok("The token's subject and grants", _ref("schemas", "Me")),
-                **_errors(*_AUTH_ERRORS),
-            },
-            operationId="getMe",
-        ),
-    },
-    "/notes": {
-        "get": _operation(
-            "The caller's notes, newest first",
-            "notes:read",
-            {
-                "200": _ok("A page of notes", _ref("schemas", "NoteList")),
-                **_errors(401, 403, 422, 503),
-            },
-            operationId="listNotes",
-            parameters=[_ref("parameters", "Limit"), _ref("parameters", "Offset")],
-        ),
-        "post": _operation(
-            "Create a note",
-            "notes:write",
-            {
-                "201": _ok(
-                    "The new note",
-                    _ref("schemas", "Note"),
-                    headers=_NOTE_LOCATION,
-                    links=_NOTE_LINKS,
-                ),
-                **_errors(401, 403, *_BODY_ERRORS, 503),
-            },
-            operationId="createNote",
-            requestBody=_body("NewNote", f"At most {MAX_BODY_BYTES} bytes; no other fields."),
-        ),
-    },
-    "/notes/{id}": {
-        "parameters": [_ref("parameters", "NoteId")],
-        "get": _operation(
-            "One of the caller's notes",
-            "notes:read",
-            {"200": _ok("The note", _ref("schemas", "Note")), **_errors(401, 403, 404, 503)},
-            operationId="getNote",
-        ),
-        "patch": _operation(
-            "Change a note's title and/or body",
-            "notes:write",
-            {
-                "200": _ok("The changed note", _ref("schemas", "Note")),
-                **_errors(401, 403, 404, *_BODY_ERRORS, 503),
-            },
-            operationId="updateNote",
-            requestBody=_body("NotePatch", "At least one field; the others are kept."),
-        ),
-        "delete": _operation(
-            "Delete a note",
-            "notes:write",
-            {"204": {"description": "Deleted"}, **_errors(401, 403, 404, 503)},
-            operationId="deleteNote",
-        ),
-    },
-    "/admin/stats": {
-        "get": _operation(
-            "Counts across every user",
-            "admin",
-            {"200": _ok("The counts", _ref("schemas", "Stats")), **_errors(401, 403, 503)},
-            operationId="getStats",
-        ),
-    },
-    "/healthz": {
-        "get": _operation(
-            "Liveness",
-            None,
-            {"200": _ok("Alive", _ref("schemas", "Health"))},
-            operationId="getHealth",
-        ),
-    },
-    "/openapi.json": {
-        "get": _operation(
-            "This document",
-            None,
-            {"200": _ok("The OpenAPI 3.1 document", {"type": "object"})},
-            operationId="getOpenApi",
-        ),
-    },
-}
+def _error_response(status: int, description: str) -> Json:
+    response: Json = {"description": description, "content": _content(_ref("Error"))}
+    if status in (401, 403):
+        response["headers"] = {"WWW-Authenticate": CHALLENGE}
+    return response
 
 
 def document(*, server_url: str) -> Json:
@@ -310,16 +199,15 @@ def document(*, server_url: str) -> Json:
         },
         "servers": [{"url": server_url}],
         "security": [{"bearer": []}],
-        "paths": _PATHS,
+        "paths": _paths(),
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
             },
-            "schemas": _SCHEMAS,
-            "parameters": _PARAMETERS,
+            "schemas": _components(),
             "responses": {
                 name: _error_response(status, description)
-                for status, (name, description) in _ERROR_RESPONSES.items()
+                for status, (name, description) in ERRORS.items()
             },
         },
     }

@@ -15,7 +15,7 @@ from typing import Protocol
 import httpx
 
 from api.clock import Clock
-from api.errors import ApiError, InvalidToken
+from api.errors import InvalidToken, RevocationsUnavailable
 from contract.revocation import MalformedEvent, Message, RevocationEvent, parse_sse
 
 log = logging.getLogger("api.revocation")
@@ -23,11 +23,6 @@ log = logging.getLogger("api.revocation")
 MAX_ENTRIES = 1_000_000
 READ_TIMEOUT = 2.5  # heartbeats come every second: the BFF is gone even if the socket is not
 BACKOFF = (0.1, 0.2, 0.5, 1.0, 2.0)
-
-
-class RevocationsUnavailable(ApiError):
-    status = 503
-    code = "temporarily_unavailable"
 
 
 class RevocationSource(Protocol):

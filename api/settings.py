@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from api.errors import ConfigError
 from contract.revocation import REVOCATION_PATH, REVOCATION_SECRET_FILE
-from contract.tokens import ALGORITHMS, JWKS_PATH
+from contract.tokens import ALGORITHMS, CLOCK_SKEW, JWKS_PATH
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,7 +21,7 @@ class Settings:
     jwks_min_refresh: int = 30
     jwks_max_stale: int = 6 * 60 * 60
     algorithms: tuple[str, ...] = ALGORITHMS
-    leeway: int = 30
+    leeway: int = CLOCK_SKEW
     cors_origins: tuple[str, ...] = ()  # defaults to the BFF's origin
     var_dir: Path = Path("var")
     database: str = ""
@@ -87,7 +87,8 @@ class Settings:
             jwks_min_refresh=integer("API_JWKS_MIN_REFRESH", 30, 1, 3600),
             jwks_max_stale=integer("API_JWKS_MAX_STALE", 21600, 0, 7 * 86400),
             algorithms=algorithms,
-            leeway=integer("API_LEEWAY", 30, 0, 300),
+            # at most the contract's skew: the BFF ends tokens only that much before their session
+            leeway=integer("API_LEEWAY", CLOCK_SKEW, 0, CLOCK_SKEW),
             cors_origins=tuple(_origin(o) for o in origins),
             var_dir=Path(text("API_VAR_DIR", "var")),
             database=text("API_DATABASE", ""),

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 from jwt.utils import der_to_raw_signature
+from starlette.applications import Starlette
 
 from api.app import create_app
 from api.settings import Settings
@@ -63,6 +64,7 @@ class JwksServer:
 
 @dataclass
 class ApiHarness:
+    app: Starlette  # running: its lifespan is open
     client: httpx.AsyncClient
     clock: FrozenClock
     signer: Signer
@@ -127,7 +129,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[ApiHarness]:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url=AUDIENCE
         ) as client:
-            yield ApiHarness(client=client, clock=clock, signer=signer, jwks=server)
+            yield ApiHarness(app=app, client=client, clock=clock, signer=signer, jwks=server)
 
 
 def b64(data: bytes | str | dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 from jwt.utils import der_to_raw_signature
+from starlette.applications import Starlette
 
 from api import jwks as jwks_module
 from api.app import create_app
@@ -167,8 +168,11 @@ async def test_a_token_already_verified_is_refused_once_the_keys_are_too_stale()
     # max_stale 0: fail closed at the TTL, even for a token whose signature was checked before
     signer, clock = Signer(), FrozenClock()
     server = JwksServer(signers=[signer])
-    async with open_api(httpx.MockTransport(server.handler), clock, jwks_max_stale=0) as client:
-        harness = ApiHarness(client=client, clock=clock, signer=signer, jwks=server)
+    async with open_api(httpx.MockTransport(server.handler), clock, jwks_max_stale=0) as (
+        app,
+        client,
+    ):
+        harness = ApiHarness(app=app, client=client, clock=clock, signer=signer, jwks=server)
         token = harness.token(exp=int(clock.now()) + 15 * 60)
         assert (await harness.me(token)).status_code == 200
         server.down = True
@@ -384,7 +388,7 @@ async def test_an_unusable_key_in_the_jwks_is_ignored_and_never_used(
 @asynccontextmanager
 async def open_api(
     transport: httpx.AsyncBaseTransport, clock: FrozenClock, **settings: Any
-) -> AsyncIterator[httpx.AsyncClient]:
+) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
     app = create_app(
         Settings(public_url=AUDIENCE, issuer=ISSUER, jwks_url=JWKS_URL, **settings),
         clock=clock,
@@ -395,7 +399,7 @@ async def open_api(
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=AUDIENCE) as client,
     ):
-        yield client
+        yield app, client
 
 
 Handler = Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
@@ -412,8 +416,8 @@ def gated(server: JwksServer, gate: anyio.Event) -> Handler:
 async def test_concurrent_requests_on_a_cold_cache_share_one_fetch() -> None:
     signer, clock, gate = Signer(), FrozenClock(), anyio.Event()
     server = JwksServer(signers=[signer])
-    async with open_api(httpx.MockTransport(gated(server, gate)), clock) as client:
-        harness = ApiHarness(client=client, clock=clock, signer=signer, jwks=server)
+    async with open_api(httpx.MockTransport(gated(server, gate)), clock) as (app, client):
+        harness = ApiHarness(app=app, client=client, clock=clock, signer=signer, jwks=server)
         statuses: list[int] = []
 
         async def call() -> None:
@@ -447,9 +451,9 @@ async def test_a_stalled_jwks_fetch_is_abandoned_at_its_deadline(
         return httpx.Response(200, stream=StallingStream())
 
     signer, clock = Signer(), FrozenClock()
-    async with open_api(httpx.MockTransport(handler), clock) as client:
+    async with open_api(httpx.MockTransport(handler), clock) as (app, client):
         harness = ApiHarness(
-            client=client, clock=clock, signer=signer, jwks=JwksServer(signers=[signer])
+            app=app, client=client, clock=clock, signer=signer, jwks=JwksServer(signers=[signer])
         )
         with anyio.fail_after(5):
             assert_keys_unavailable(await harness.me(harness.token()))

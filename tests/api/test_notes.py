@@ -228,6 +228,51 @@ async def test_wrong_types_are_422_naming_each_field(harness: ApiHarness) -> Non
     }
 
 
+TITLE_RULE = "must not contain control characters"
+BODY_RULE = "must not contain control characters other than tab, newline and carriage return"
+REFUSED_CONTROLS = [
+    *(("title", control, TITLE_RULE) for control in "\x00\x07\t\n\r\x1b\x1f\x7f\x80\x85\x9f"),
+    *(("body", control, BODY_RULE) for control in "\x00\x01\x08\x0b\x0c\x0e\x1b\x1f"),
+]
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+@pytest.mark.parametrize(
+    ("field", "control", "rule"),
+    [pytest.param(*case, id=f"{case[0]}-U+{ord(case[1]):04X}") for case in REFUSED_CONTROLS],
+)
+async def test_a_control_character_in_a_title_or_body_is_422_naming_the_field(
+    harness: ApiHarness, method: str, field: str, control: str, rule: str
+) -> None:
+    note = await create(harness)
+    path = "/notes" if method == "POST" else f"/notes/{note['id']}"
+    sent = {"title": "t", field: f"a{control}b"}
+    response = await harness.client.request(
+        method, path, json=sent, headers=bearer(harness.token())
+    )
+    assert response.status_code == 422
+    assert response.json()["fields"] == {field: rule}
+    listed = await harness.client.get("/notes", headers=bearer(harness.token()))
+    assert listed.json() == {"notes": [note]}  # nothing stored, nothing changed
+
+
+async def test_a_title_ending_in_a_newline_is_refused(harness: ApiHarness) -> None:
+    # a `$` that matched before a final newline (Python's re) would let this one through
+    response = await harness.client.post(
+        "/notes", json={"title": "t\n"}, headers=bearer(harness.token())
+    )
+    assert response.status_code == 422
+    assert set(response.json()["fields"]) == {"title"}
+
+
+async def test_a_body_is_multi_line_text_tabs_and_line_breaks_are_kept(
+    harness: ApiHarness,
+) -> None:
+    text = "first line\r\n\tindented\nlast line\x7f\x85 (DEL and C1 are not refused in a body)"
+    note = await create(harness, body=text)
+    assert note["body"] == text
+
+
 async def test_unknown_and_missing_fields_are_422(harness: ApiHarness) -> None:
     response = await harness.client.post(
         "/notes", json={"body": "b", "owner": "u_bob"}, headers=bearer(harness.token())
@@ -268,6 +313,8 @@ async def test_patch_needs_at_least_one_known_field(harness: ApiHarness) -> None
         b"[" * 5000 + b"]" * 5000,
         b'{"title": ' + b"9" * 5000 + b', "body": ""}',
         b'{"title": "\\ud800", "body": ""}',
+        b'{"title": "t", "\\ud800": ""}',
+        b'{"\\udfff": 1}',
     ],
 )
 async def test_malformed_or_non_object_json_is_422(harness: ApiHarness, content: bytes) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -8,6 +9,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 from starlette.routing import Route
 
 from api.app import create_app
+from api.schemas import BODY_PATTERN, TITLE_PATTERN
 from api.settings import Settings
 from tests.api.conftest import AUDIENCE, ApiHarness
 
@@ -101,6 +103,33 @@ async def test_openapi_request_schemas_match_the_field_limits(harness: ApiHarnes
     new_note = schemas["NewNote"]
     assert new_note["additionalProperties"] is False
     assert new_note["required"] == ["title"]
-    assert new_note["properties"]["title"] == {"type": "string", "minLength": 1, "maxLength": 200}
-    assert new_note["properties"]["body"] == {"type": "string", "minLength": 0, "maxLength": 10000}
+    assert new_note["properties"]["title"] == {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 200,
+        "pattern": TITLE_PATTERN,
+    }
+    assert new_note["properties"]["body"] == {
+        "type": "string",
+        "minLength": 0,
+        "maxLength": 10000,
+        "pattern": BODY_PATTERN,
+    }
     assert schemas["NotePatch"]["minProperties"] == 1
+    assert schemas["NotePatch"]["properties"] == new_note["properties"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "refused", "accepted"),
+    [
+        (TITLE_PATTERN, ["a\x00", "a\x1f", "a\n", "a\t", "a\x7f", "a\x85", "a\x9f"], ["a é 中"]),
+        (BODY_PATTERN, ["a\x00", "a\x01", "a\x0b", "a\x1b", "a\x1f"], ["a\tb\r\nc\x7f"]),
+    ],
+)
+def test_the_documented_patterns_say_which_control_characters_are_refused(
+    pattern: str, refused: list[str], accepted: list[str]
+) -> None:
+    # fullmatch: JSON Schema's `$` (ECMA-262) is the end of the text, never before a final newline
+    compiled = re.compile(pattern.removeprefix("^").removesuffix("$"))
+    assert [text for text in refused if compiled.fullmatch(text)] == []
+    assert all(compiled.fullmatch(text) for text in accepted)

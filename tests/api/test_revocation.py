@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import anyio
 import pytest
 
-from api.errors import InvalidToken
-from api.revocation import RevocationList, RevocationListener, RevocationsUnavailable
+from api.errors import InvalidToken, RevocationsUnavailable
+from api.revocation import RevocationList, RevocationListener
 from bff.clock import FrozenClock
 from contract.revocation import Message
 
@@ -58,22 +58,32 @@ def test_list_ignores_malformed_events_and_forgets_expired_ones() -> None:
 
 
 class ScriptedSource:
-    """A feed that plays a script of messages, then hangs up (or stays open)."""
+    """A feed that plays one script per connection and hangs up; after the last script it ends
+    (or, with stay_open, stays open). With hold_reconnects, every connection after the first
+    waits for `resume` before it plays, so a test can look at the listener while it is down."""
 
-    def __init__(self, *scripts: list[Message], stay_open: bool = False) -> None:
-        self._scripts = list(scripts)
-        self._stay_open = stay_open
+    def __init__(
+        self, *scripts: list[Message], stay_open: bool = False, hold_reconnects: bool = False
+    ) -> None:
+        self.scripts = list(scripts)
+        self.stay_open = stay_open
+        self.hold_reconnects = hold_reconnects
         self.connections: list[str | None] = []
+        self.reconnected = anyio.Event()
+        self.resume = anyio.Event()
         self.done = anyio.Event()
 
     async def messages(self, *, last_event_id: str | None) -> AsyncIterator[Message]:
         self.connections.append(last_event_id)
-        if self._scripts:
-            for message in self._scripts.pop(0):
+        if len(self.connections) > 1 and self.hold_reconnects:
+            self.reconnected.set()
+            await self.resume.wait()
+        if self.scripts:
+            for message in self.scripts.pop(0):
                 yield message
-        if not self._scripts:
+        if not self.scripts:
             self.done.set()
-            if self._stay_open:
+            if self.stay_open:
                 await anyio.sleep_forever()
 
 
@@ -117,19 +127,18 @@ async def test_feed_outage_fails_closed_after_the_lag_and_resumes_from_the_last_
         [Message(type="revoke", id="41", data=_revoke("jti", "j0")), Message(type="ready")],
         [Message(type="ready")],
         stay_open=True,
+        hold_reconnects=True,
     )
     listener = _listener(source, clock)
-    listener._handle(Message(type="ready"))  # up, then the first connection drops
-    first = source.messages(last_event_id=None)
-    async for message in first:
-        listener._handle(message)
-    listener._went_down()
-    _check(listener, sid="s2")  # within the lag: accepted
-    clock.advance(1.5)
-    with pytest.raises(RevocationsUnavailable):
-        _check(listener, sid="s2")
     async with anyio.create_task_group() as group:
         group.start_soon(listener.run)
+        with anyio.fail_after(5):
+            await source.reconnected.wait()  # up, then the first connection dropped
+        _check(listener, sid="s2")  # within the lag: accepted
+        clock.advance(1.5)
+        with pytest.raises(RevocationsUnavailable):
+            _check(listener, sid="s2")
+        source.resume.set()
         with anyio.fail_after(5):
             await source.done.wait()
         _check(listener, sid="s2")  # reconnected and replayed: accepted again

@@ -6,6 +6,7 @@ import pytest
 
 from api.errors import ConfigError
 from api.settings import Settings
+from contract.tokens import CLOCK_SKEW
 
 
 def test_defaults_follow_the_contract() -> None:
@@ -27,6 +28,7 @@ def test_defaults_follow_the_contract() -> None:
         ("BFF_PUBLIC_URL", "ftp://bff"),
         ("API_JWKS_TTL", "0"),
         ("API_LEEWAY", "-1"),
+        ("API_LEEWAY", "31"),
         ("API_REVOCATION_MAX_LAG", "lots"),
         ("API_CORS_ORIGINS", "javascript:alert(1)"),
     ],
@@ -42,3 +44,12 @@ def test_revocation_secret_is_read_from_the_shared_var_dir(tmp_path: Path) -> No
     (tmp_path / "revocation_secret").write_text("s3cret\n")
     assert settings.read_revocation_secret() == "s3cret"
     assert Settings.from_env({"API_REVOCATION_SECRET": "given"}).read_revocation_secret() == "given"
+
+
+def test_leeway_is_capped_at_the_contracts_clock_skew() -> None:
+    # the BFF ends a token CLOCK_SKEW before its session: more leeway would outlive the session
+    assert Settings.from_env({"API_LEEWAY": str(CLOCK_SKEW)}).leeway == CLOCK_SKEW
+    with pytest.raises(
+        ConfigError, match=f"API_LEEWAY must be an integer between 0 and {CLOCK_SKEW}"
+    ):
+        Settings.from_env({"API_LEEWAY": str(CLOCK_SKEW + 1)})
