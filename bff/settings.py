@@ -6,6 +6,7 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 from bff.errors import ConfigError
@@ -95,7 +96,7 @@ class Settings:
             access_token_ttl=reader.integer(
                 "BFF_ACCESS_TOKEN_TTL", DEFAULT_ACCESS_TOKEN_TTL, low=30, high=MAX_ACCESS_TOKEN_TTL
             ),
-            signing_alg=reader.choice("BFF_SIGNING_ALG", "ES256", ALGORITHMS),  # type: ignore[arg-type]
+            signing_alg=cast(Algorithm, reader.choice("BFF_SIGNING_ALG", "ES256", ALGORITHMS)),
             jwks_cache_seconds=reader.integer("BFF_JWKS_CACHE_SECONDS", 300, low=1, high=86400),
             trusted_proxies=reader.networks("BFF_TRUSTED_PROXIES"),
             argon2_time_cost=reader.integer(

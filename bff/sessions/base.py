@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,8 +30,8 @@ class Session:
     def expires_at(self) -> float:
         return min(self.idle_expires_at, self.absolute_expires_at)
 
-    def replace(self, **changes: object) -> Session:
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+    def replace(self, **changes: Any) -> Session:
+        return dataclasses.replace(self, **changes)
 
 
 def hash_session_id(session_id: str) -> str:

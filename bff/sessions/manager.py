@@ -15,7 +15,8 @@ from bff.revocation.revoker import Revoker
 from bff.sessions.base import Session, SessionStore, hash_session_id
 
 COOKIE_NAME = "__Host-sid"
-# spelt as the contract writes it (browsers ignore case; exact-string checks do not)
+# spelt as the contract writes it (browsers ignore case; exact-string checks do not); Starlette's
+# type names only the lower-case spelling, which it passes through unchanged
 SAME_SITE: Literal["lax"] = "Lax"  # type: ignore[assignment]
 MAX_COOKIE_LENGTH = 128
 # write last-seen at most this often: a store write per request would halve throughput
