@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import BrowserContext
+
+from bff.testing.launcher import ProcessGroup, free_port
+from bff.testing.servers import uvicorn_app
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -30,7 +29,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 START_TIMEOUT = 15.0
-STOP_TIMEOUT = 5.0
 ACTION_TIMEOUT_MS = 10_000
 E2E_EMAIL = "e2e@example.com"
 
@@ -41,19 +39,6 @@ class Stack:
     api_url: str
     email: str
     password: str
-
-
-@dataclass(frozen=True)
-class _Server:
-    name: str
-    process: subprocess.Popen[bytes]
-    stderr_path: Path
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _environment(tmp: Path, bff_port: int, api_port: int) -> dict[str, str]:
@@ -89,63 +74,10 @@ def _run_cli(env: dict[str, str], *args: str) -> None:
         pytest.fail(f"python -m bff {args[0]} failed ({result.returncode}):\n{result.stderr}")
 
 
-def _start(name: str, module: str, port: int, env: dict[str, str], logs: Path) -> _Server:
-    stdout_path, stderr_path = logs / f"{name}.out.log", logs / f"{name}.err.log"
-    # files, not pipes: nobody reads the output while the tests run, and a full pipe blocks
-    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                f"{module}.asgi:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-proxy-headers",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=err,
-        )
-    return _Server(name=name, process=process, stderr_path=stderr_path)
-
-
-def _wait_healthy(server: _Server, base_url: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    with httpx.Client(base_url=base_url, timeout=1.0) as client:
-        while time.monotonic() < deadline:
-            if server.process.poll() is not None:
-                pytest.fail(
-                    f"{server.name} exited with {server.process.returncode}:\n{_tail(server)}"
-                )
-            with contextlib.suppress(httpx.HTTPError):
-                if client.get("/healthz").status_code == 200:
-                    return
-            time.sleep(0.1)
-    pytest.fail(f"{server.name} not healthy after {START_TIMEOUT:.0f} s:\n{_tail(server)}")
-
-
-def _tail(server: _Server, limit: int = 4000) -> str:
-    return server.stderr_path.read_text(errors="replace")[-limit:]
-
-
-def _stop(server: _Server) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("e2e")
-    bff_port, api_port = _free_port(), _free_port()
+    bff_port, api_port = free_port(), free_port()
     env = _environment(tmp, bff_port, api_port)
     password = secrets.token_urlsafe(15)  # 20 characters
     _run_cli(env, "init")
@@ -156,15 +88,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         email=E2E_EMAIL,
         password=password,
     )
-    with contextlib.ExitStack() as cleanup:
-        servers = [
-            _start("bff", "bff", bff_port, env, tmp),
-            _start("api", "api", api_port, env, tmp),
-        ]
-        for server in servers:
-            cleanup.callback(_stop, server)
-        _wait_healthy(servers[0], stack.bff_url)
-        _wait_healthy(servers[1], stack.api_url)
+    with ProcessGroup(log_dir=tmp) as servers:
+        servers.start(uvicorn_app("bff", port=bff_port, env=env, cwd=ROOT, timeout=START_TIMEOUT))
+        servers.start(uvicorn_app("api", port=api_port, env=env, cwd=ROOT, timeout=START_TIMEOUT))
         yield stack
 
 
