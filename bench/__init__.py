@@ -1,0 +1,21 @@
+"""The load benchmark behind `make bench` (`python -m bench`): real uvicorn processes, wrk, and
+a markdown report, bench/REPORT.md, with the raw wrk output in bench/results/.
+
+Every configuration gets its own temporary var dir, its own free loopback ports and (for the
+Redis configuration) its own redis-server; the BFF and the API run as one uvicorn worker each,
+the BFF started first and sharing its var dir with the API (revocation feed secret, SQLite files).
+
+  A. BFF GET /healthz vs GET /bff/user (session cookie + X-CSRF: 1), SQLite and Redis stores.
+  B. p99 of GET /bff/user idle, then while bursts of 50 concurrent POST /login run (default
+     argon2id parameters; the OWASP floor as an extra, informational row).
+  C. API GET /healthz vs GET /me with one token (verified-claims cache), and the cold path: a
+     fresh token per request, minted through the BFF's composition root from the stack's own
+     environment.
+
+Exit status: 0 when every measurement was taken (a missed target is a FAIL in the report, not an
+error); 1 on a harness failure. Every process started here is stopped however the run ends.
+
+Knobs (environment): BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 32),
+BENCH_WARMUP (s, default 1), BENCH_SEGMENT (s per alternating A/B segment, default 2),
+BENCH_COLD_TOKENS (default 20000), BENCH_RESULTS (raw output dir).
+"""

@@ -1,0 +1,63 @@
+"""The stack configurations the bench measures, and which benchmarks run on each. The argon2
+parameters come from the BFF's own settings: its defaults, and the floor it accepts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bff.settings import ARGON2_MIN_MEMORY_KIB, ARGON2_MIN_TIME_COST, Settings
+
+
+@dataclass(frozen=True, kw_only=True)
+class Argon2:
+    time_cost: int
+    memory_kib: int
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "BFF_ARGON2_TIME_COST": str(self.time_cost),
+            "BFF_ARGON2_MEMORY_KIB": str(self.memory_kib),
+        }
+
+    @property
+    def label(self) -> str:
+        return f"argon2 t={self.time_cost} m={self.memory_kib // 1024}MiB"
+
+
+DEFAULT_ARGON2 = Argon2(time_cost=Settings.argon2_time_cost, memory_kib=Settings.argon2_memory_kib)
+FLOOR_ARGON2 = Argon2(time_cost=ARGON2_MIN_TIME_COST, memory_kib=ARGON2_MIN_MEMORY_KIB)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    key: str  # names its work dir and its wrk runs
+    store: Literal["sqlite", "redis"]
+    argon2: Argon2
+    run_a: bool
+    run_b: bool
+    run_c: bool
+    informational: bool = False  # its B row is context, not the target's configuration
+    note: str = ""
+
+    @property
+    def title(self) -> str:
+        store = {"sqlite": "SQLite", "redis": "Redis"}[self.store]
+        return f"{store} store, {self.argon2.label}{f' ({self.note})' if self.note else ''}"
+
+
+CONFIGS = (
+    Config(key="sqlite", store="sqlite", argon2=DEFAULT_ARGON2, run_a=True, run_b=True, run_c=True),
+    Config(key="redis", store="redis", argon2=DEFAULT_ARGON2, run_a=True, run_b=True, run_c=False),
+    Config(
+        key="sqlite-floor",
+        store="sqlite",
+        argon2=FLOOR_ARGON2,
+        run_a=False,
+        run_b=True,
+        run_c=False,
+        informational=True,
+        note="OWASP floor",
+    ),
+)

@@ -1,0 +1,35 @@
+"""The bench's knobs, read from the environment once, by `python -m bench`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True, kw_only=True)
+class Knobs:
+    duration: int = 10  # seconds per wrk run (and per endpoint of an alternating pair)
+    connections: int = 32
+    warmup: int = 1  # seconds of the same wrk command before a measured one
+    segment: int = 2  # seconds per segment of an alternating pair (A B B A …)
+    cold_tokens: int = 20_000  # keep it above the API's claims cache
+    results: Path = BENCH / "results"  # raw wrk output
+
+    @property
+    def segments(self) -> int:
+        """Segments per endpoint of an alternating pair."""
+        return max(1, self.duration // self.segment)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Knobs:
+        return cls(
+            duration=int(env.get("BENCH_DURATION", cls.duration)),
+            connections=int(env.get("BENCH_CONNECTIONS", cls.connections)),
+            warmup=int(env.get("BENCH_WARMUP", cls.warmup)),
+            segment=int(env.get("BENCH_SEGMENT", cls.segment)),
+            cold_tokens=int(env.get("BENCH_COLD_TOKENS", cls.cold_tokens)),
+            results=Path(env.get("BENCH_RESULTS", str(cls.results))),
+        )

@@ -1,0 +1,316 @@
+"""bench/REPORT.md from a run's results: one function per section, assembled by `render`."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections import Counter
+from collections.abc import Callable
+
+from api.authentication import CACHE_SIZE as API_CLAIMS_CACHE
+from bench import targets
+from bench.configs import DEFAULT_ARGON2, FLOOR_ARGON2, Argon2
+from bench.measurement import MAX_NON2XX_SHARE, WrkResult
+from bench.results import Results, StackRecord, fmt_counts
+from bench.scenarios import STORM_LEAD
+from bench.session import READY_TIMEOUT
+from bench.stack import BENCH_EMAIL, STORM_EMAIL
+from bench.storm import STORM_MAX_BURSTS, STORM_SIZE
+from bench.wrk import THREADS, TIMEOUT
+from bff.sessions.manager import COOKIE_NAME
+from bff.settings import Settings
+
+Lines = list[str]
+RUN_COLUMNS = "req/s | p50 ms | p99 ms | max ms | non-2xx | server CPU | other CPU"
+
+
+def render(results: Results) -> str:
+    """The report: its sections in order, the empty ones left out."""
+    sections: tuple[Callable[[Results], Lines], ...] = (
+        header,
+        harness_errors,
+        summary,
+        machine,
+        method,
+        session_read_details,
+        storm_details,
+        api_read_details,
+        observations,
+        configurations,
+    )
+    return "\n\n".join("\n".join(lines) for section in sections if (lines := section(results)))
+
+
+def header(results: Results) -> Lines:
+    return [
+        "# Load benchmark report",
+        "",
+        f"Date: {results.started.strftime('%Y-%m-%d %H:%M UTC')} · `make bench` "
+        f"(`python -m bench`) · total run time {results.elapsed_s:.0f} s",
+        "",
+        "A load benchmark, not a timed test: the numbers are for this machine and this run, the "
+        "ratios are what the targets judge. A missed target is a FAIL here, not a failed build.",
+    ]
+
+
+def harness_errors(results: Results) -> Lines:
+    if not results.errors:
+        return []
+    lines = ["## Harness errors", ""]
+    for error in results.errors:
+        lines += ["```", error.strip()[-3000:], "```"]
+    return lines
+
+
+def summary(results: Results) -> Lines:
+    lines = [
+        "## Summary",
+        "",
+        "| benchmark | configuration | target | measured | result |",
+        "|---|---|---|---|---|",
+    ]
+    for a in results.a:
+        lines.append(
+            f"| A. `/bff/user` vs `/healthz` req/s | {a.config.title} | {targets.A} | "
+            f"{a.ratio:.2f}x ({a.user.rps:.0f} / {a.healthz.rps:.0f} req/s) | "
+            f"{targets.verdict(targets.A, a.ratio, a.runs)} |"
+        )
+    for b in results.b:
+        extra = " (informational)" if b.config.informational else ""
+        lines.append(
+            f"| B. `/bff/user` p99 under {STORM_SIZE}-login storm / idle | {b.config.title} | "
+            f"{targets.B} | {b.ratio:.2f}x ({ms(b.storm.p99_ms)} / {ms(b.idle.p99_ms)} ms) | "
+            f"{targets.verdict(targets.B, b.ratio, b.runs)}{extra} |"
+        )
+    for c in results.c:
+        lines.append(
+            f"| C. API `/me` (cached token) vs `/healthz` req/s | {c.config.title} | "
+            f"{targets.C} | {c.ratio:.2f}x ({c.warm.rps:.0f} / {c.healthz.rps:.0f} req/s) | "
+            f"{targets.verdict(targets.C, c.ratio, (c.healthz, c.warm))} |"
+        )
+        lines.append(
+            f"| C. API `/me` cold path (fresh token per request) | {c.config.title} | "
+            f"report only | {c.cold.rps:.0f} req/s ({c.cold_ratio:.2f}x `/healthz`) | "
+            f"{'measured' if c.cold.valid else 'FAIL (non-2xx/socket errors)'} |"
+        )
+    return lines
+
+
+def machine(results: Results) -> Lines:
+    lines = ["## Machine", "", "| | |", "|---|---|"]
+    return lines + [f"| {key} | {value} |" for key, value in results.machine.items()]
+
+
+def method(results: Results) -> Lines:
+    knobs, defaults = results.knobs, Settings()
+    return [
+        "## Method",
+        "",
+        "- Each configuration: a fresh temporary var dir shared by both apps (`BFF_VAR_DIR` = "
+        "`API_VAR_DIR`), `python -m bff init`, `python -m bff users add "
+        f"{BENCH_EMAIL} --password …` (and `{STORM_EMAIL}`, the storm's user) with the "
+        "configuration's argon2 parameters (so no login rehashes), then the BFF and, once it is "
+        "healthy, the API, each as one uvicorn worker on a free loopback port:",
+        "",
+        "  ```sh",
+        *(f"  {command}" for command in commands_of(results, "bff", "api")),
+        "  ```",
+        "",
+        "  Redis configuration: a private "
+        + ", ".join(f"`{command}`" for command in commands_of(results, "redis"))
+        + f" and `BFF_SESSION_STORE=redis://127.0.0.1:$REDIS_PORT/0`. Other settings are the "
+        f"defaults (`BFF_LOG_LEVEL={defaults.log_level}`: audit lines go to a log file; "
+        f"`BFF_PASSWORD_WORKERS={defaults.password_workers}`).",
+        f"- The benchmark session: `GET /login` (login CSRF cookie + form token), `POST /login`, "
+        f"the `{COOKIE_NAME}` value sent as an explicit `Cookie` header (it is `Secure`, so "
+        "clients keep it from plain http), plus `X-CSRF: 1`.",
+        f"- wrk: `wrk -t{THREADS} -c{knobs.connections} -d{knobs.duration}s --latency --timeout "
+        f"{TIMEOUT}`, after a {knobs.warmup} s warm-up run of the same command; a Lua `done()` "
+        "(`bench/lua/done.lua`) prints the exact request count and percentiles. The pairs that A "
+        f"and C compare run as alternating {knobs.segment} s segments (A B B A A B …, "
+        f"{knobs.segments * knobs.segment} s per endpoint in all), so the machine's speed drift "
+        "(the same endpoint varied by ±20 % between 2 s runs on this VM, with nothing else "
+        "running) lands on both sides of the ratio; their percentiles come from the segments' "
+        "quantile functions (0.1 % steps, 0.01 % above p99) merged by request count. A run with "
+        f"more than {MAX_NON2XX_SHARE:.0%} non-2xx answers or socket errors fails its row. "
+        '"server CPU" is the measured process\'s CPU in cores over the run (one event loop '
+        'saturates near 1.0); "other CPU" is what processes the bench did not start used '
+        "meanwhile, from /proc/stat: on a shared 2-core machine anything well above 0 makes that "
+        "run noisy.",
+        "- B's target is judged on the default argon2id parameters "
+        f"({argon2(DEFAULT_ARGON2)}, p={defaults.argon2_parallelism}: the realistic storm); the "
+        f"OWASP-floor row ({argon2(FLOOR_ARGON2)}) shows a storm with more, cheaper logins per "
+        "second and is informational.",
+        f"- B: the idle run first, then the same wrk run while bursts of {STORM_SIZE} concurrent "
+        f"`POST /login` as `{STORM_EMAIL}` (a user of its own: past "
+        f"{defaults.max_sessions_per_user} sessions a user's oldest end, and the measured one "
+        "must not), each with its own fresh login-CSRF pair fetched beforehand, run back to "
+        f"back from {STORM_LEAD:.0f} s before wrk starts until it ends (at most "
+        f"{STORM_MAX_BURSTS} bursts); logins still in flight when wrk ends are abandoned and the "
+        "stack is stopped.",
+        "- C: the warm token comes from `POST /bff/token`; before measuring, `GET /me` must "
+        f"answer 200 (bounded retry, {READY_TIMEOUT:.0f} s: the API refuses tokens until it "
+        f"follows the revocation feed). Cold path: {knobs.cold_tokens} tokens minted by the "
+        "bench through the BFF's composition root built from the stack's own environment "
+        "(`Components(Settings.from_env(env)).session_tokens`, for the benchmark session read "
+        "from the stack's store: the key ring, issuer, audience, lifetime and claims of "
+        "`POST /bff/token`), cycled by `bench/lua/tokens.lua`; the API's verified-claims cache "
+        f"holds {spaced(API_CLAIMS_CACHE)} tokens first-in first-out, so cycling more than "
+        "that misses every time.",
+        "",
+        "Exact wrk commands (session and token redacted; `plain.lua` only adds `done()`, "
+        "`tokens.lua` also cycles the token file named after `--`):",
+        "",
+        "```sh",
+        *(c if n == 1 else f"{c}    # run {n} times" for c, n in Counter(results.commands).items()),
+        "```",
+    ]
+
+
+def session_read_details(results: Results) -> Lines:
+    if not results.a:
+        return []
+    lines = runs_table(
+        f"## A. BFF `/bff/user` vs `/healthz` (target: `/bff/user` {targets.A} `/healthz` "
+        "req/s, per store)",
+        "store | endpoint",
+    )
+    for a in results.a:
+        lines += [
+            f"| {a.config.title} | `GET /healthz` | {cells(a.healthz)} | | |",
+            f"| {a.config.title} | `GET /bff/user` | {cells(a.user)} | {a.ratio:.2f}x | "
+            f"{targets.verdict(targets.A, a.ratio, a.runs)} |",
+        ]
+    return lines
+
+
+def storm_details(results: Results) -> Lines:
+    if not results.b:
+        return []
+    lines = runs_table(
+        f"## B. `/bff/user` p99 during a login storm (target: p99 under load {targets.B} idle p99)",
+        "configuration | run",
+        ratio="p99 ratio",
+    )
+    for b in results.b:
+        lines += [
+            f"| {b.config.title} | idle | {cells(b.idle)} | | |",
+            f"| {b.config.title} | {STORM_SIZE}-login storm | {cells(b.storm)} | {b.ratio:.2f}x "
+            f"| {targets.verdict(targets.B, b.ratio, b.runs)} |",
+        ]
+    lines += [
+        "",
+        "Server CPU includes the argon2 worker thread. The storm itself (logins answered while "
+        "wrk ran; a login's latency includes its wait in the single argon2 worker's queue):",
+        "",
+        "| configuration | bursts started / completed | logins answered | statuses | "
+        "login p50 s | login max s | abandoned at the end |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for b in results.b:
+        logins, latencies = b.logins, sorted(b.logins.latencies)
+        p50 = f"{latencies[len(latencies) // 2]:.1f}" if latencies else "–"
+        top = f"{latencies[-1]:.1f}" if latencies else "–"
+        lines.append(
+            f"| {b.config.title} | {logins.bursts_started} / {logins.bursts_completed} | "
+            f"{logins.completed} | {fmt_counts(logins.statuses) or '–'} | {p50} | {top} | "
+            f"{logins.cancelled} |"
+        )
+    return lines
+
+
+def api_read_details(results: Results) -> Lines:
+    if not results.c:
+        return []
+    lines = runs_table(
+        f"## C. API `/me` vs `/healthz` (target: `/me` with a cached token {targets.C} "
+        "`/healthz` req/s)",
+        "configuration | endpoint",
+    )
+    for c in results.c:
+        lines += [
+            f"| {c.config.title} | `GET /healthz` | {cells(c.healthz)} | | |",
+            f"| {c.config.title} | `GET /me`, one token (cached) | {cells(c.warm)} | "
+            f"{c.ratio:.2f}x | {targets.verdict(targets.C, c.ratio, (c.healthz, c.warm))} |",
+            f"| {c.config.title} | `GET /me`, fresh token each (cold) | {cells(c.cold)} | "
+            f"{c.cold_ratio:.2f}x | report only |",
+            "",
+            f"Cold path: {c.tokens} tokens minted in {c.mint_s:.1f} s; wrk sent "
+            f"{c.cold.requests} requests ({c.passes:.2f} passes over the token file).",
+        ]
+        if c.tokens <= API_CLAIMS_CACHE and c.passes > 1:
+            lines.append(
+                f"Not all cold: {c.tokens} tokens fit the API's {API_CLAIMS_CACHE}-entry claims "
+                "cache, so passes after the first hit it (raise BENCH_COLD_TOKENS)."
+            )
+    return lines
+
+
+def observations(results: Results) -> Lines:
+    notes = list(results.observations)
+    noisy = [run for run in results.runs if targets.is_noisy(run)]
+    if noisy:
+        notes.append(
+            "Other processes on this machine used CPU during "
+            + ", ".join(f"`{run.label}` ({run.other_cpu:.2f} cores)" for run in noisy)
+            + ": those numbers are disturbed; rerun `make bench` on a quiet machine to confirm."
+        )
+    return ["## Observations", "", *(f"- {note}" for note in notes)] if notes else []
+
+
+def configurations(results: Results) -> Lines:
+    return [
+        "## Configurations",
+        "",
+        "| configuration | settings |",
+        "|---|---|",
+        *(f"| {record.title} | {settings(record)} |" for record in results.stacks),
+        "",
+        "Raw wrk output of this run: `bench/results/*.raw` (git-ignored, session and tokens "
+        "redacted from the command line only).",
+    ]
+
+
+def runs_table(title: str, columns: str, *, ratio: str = "ratio") -> Lines:
+    """A section's title and the head of its table: `columns`, a run's cells, ratio, result."""
+    head = f"| {columns} | {RUN_COLUMNS} | {ratio} | result |"
+    return [title, "", head, "|---" * head.count(" | ") + "|---|"]
+
+
+def cells(run: WrkResult) -> str:
+    return (
+        f"{run.rps:.0f} | {ms(run.p50_ms)} | {ms(run.p99_ms)} | {ms(run.max_ms)} | "
+        f"{run.failures} | {run.server_cpu:.2f} | {run.other_cpu:.2f}"
+    )
+
+
+def ms(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def argon2(params: Argon2) -> str:
+    return f"t={params.time_cost}, m={params.memory_kib // 1024} MiB"
+
+
+def settings(record: StackRecord) -> str:
+    return ", ".join(f"`{key}={value}`" for key, value in sorted(record.settings.items()))
+
+
+def commands_of(results: Results, *names: str) -> list[str]:
+    """The first stack's commands for `names`, as one would type them: ports as variables."""
+    for record in results.stacks:
+        if all(name in record.commands for name in names):
+            return [typed(name, record.commands[name]) for name in names]
+    return []
+
+
+def typed(name: str, argv: tuple[str, ...]) -> str:
+    shown = ["python" if arg == sys.executable else arg for arg in argv]
+    for flag, value in (("--port", f"${name.upper()}_PORT"), ("--dir", "$DIR")):
+        if flag in shown:
+            shown[shown.index(flag) + 1] = value
+    return " ".join(arg if arg.startswith("$") else shlex.quote(arg) for arg in shown)
+
+
+def spaced(number: int) -> str:
+    return f"{number:,}".replace(",", " ")

@@ -1,0 +1,115 @@
+"""One configuration's stack: a fresh var dir shared by the BFF and the API (the API reads the
+revocation feed's secret from it), the benchmark user, a private redis-server when the
+configuration wants one, and both apps as one uvicorn worker each on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.configs import Config
+from bench.errors import HarnessError
+from bff.testing.launcher import LOOPBACK, Process, ProcessGroup, free_port
+from bff.testing.servers import redis_server, uvicorn_app
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_EMAIL = "bench@example.com"  # the measured session's user
+# the login storm's user: its sessions, past the BFF's per-user cap, never push out the measured one
+STORM_EMAIL = "storm@example.com"
+UVICORN_OPTIONS = (
+    "--workers",
+    "1",
+    "--no-access-log",
+    "--log-level",
+    "warning",
+    "--no-server-header",
+)
+CLI_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stack:
+    config: Config
+    env: Mapping[str, str]  # what both apps and the CLI ran with
+    password: str  # of both users
+    bff: Process
+    api: Process
+    redis: Process | None
+
+    @property
+    def bff_url(self) -> str:
+        return self.env["BFF_PUBLIC_URL"]
+
+    @property
+    def api_url(self) -> str:
+        return self.env["API_PUBLIC_URL"]
+
+    @property
+    def processes(self) -> tuple[Process, ...]:
+        return (self.bff, self.api) if self.redis is None else (self.redis, self.bff, self.api)
+
+
+def start_stack(config: Config, processes: ProcessGroup, workdir: Path) -> Stack:
+    """Start `config`'s stack in `processes` (which stops it), its files under `workdir`."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    bff_port, api_port = free_port(), free_port()
+    redis_port = free_port() if config.store == "redis" else None
+    env = stack_env(config, workdir / "var", bff_port, api_port, redis_port)
+    redis = None
+    if redis_port is not None:
+        redis = processes.start(redis_server(port=redis_port, workdir=workdir))
+    password = secrets.token_urlsafe(18)
+    # the user's hash carries the BFF's parameters, so no login turns into a rehash
+    run_cli(env, "init")
+    for email in (BENCH_EMAIL, STORM_EMAIL):
+        run_cli(env, "users", "add", email, "--password", password)
+    bff = processes.start(
+        uvicorn_app("bff", port=bff_port, env=env, cwd=ROOT, options=UVICORN_OPTIONS)
+    )
+    # after the BFF: the API reads the revocation feed's secret that the BFF wrote
+    api = processes.start(
+        uvicorn_app("api", port=api_port, env=env, cwd=ROOT, options=UVICORN_OPTIONS)
+    )
+    return Stack(config=config, env=env, password=password, bff=bff, api=api, redis=redis)
+
+
+def stack_env(
+    config: Config, var_dir: Path, bff_port: int, api_port: int, redis_port: int | None
+) -> dict[str, str]:
+    # a developer's own BFF_*/API_* settings must not leak into the run
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BFF_", "API_"))}
+    env.update(
+        BFF_VAR_DIR=str(var_dir),
+        API_VAR_DIR=str(var_dir),  # shared: the API reads the revocation feed secret from it
+        BFF_PUBLIC_URL=f"http://{LOOPBACK}:{bff_port}",
+        API_PUBLIC_URL=f"http://{LOOPBACK}:{api_port}",
+        **config.argon2.env,
+    )
+    if redis_port is not None:
+        env["BFF_SESSION_STORE"] = f"redis://{LOOPBACK}:{redis_port}/0"
+    return env
+
+
+def run_cli(env: Mapping[str, str], *args: str) -> str:
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "bff", *args],
+            cwd=ROOT,
+            env=dict(env),
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise HarnessError(f"python -m bff {args[0]} timed out") from None
+    if result.returncode != 0:
+        raise HarnessError(
+            f"python -m bff {args[0]} failed ({result.returncode}):\n{result.stderr}"
+        )
+    return result.stdout

@@ -1,0 +1,38 @@
+"""The targets the report judges, and the verdict on a row: its ratio against the target, unless
+its runs measured error pages or ran beside other work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bench.measurement import WrkResult
+
+NOISY_CPU = 0.25  # cores used by other processes during a run before the report flags it
+
+
+@dataclass(frozen=True)
+class Target:
+    bound: float
+    at_least: bool  # the ratio must be at least `bound`; else at most
+
+    def met(self, ratio: float) -> bool:
+        return ratio >= self.bound if self.at_least else ratio <= self.bound
+
+    def __str__(self) -> str:
+        return f"{'>=' if self.at_least else '<='} {self.bound}x"
+
+
+A = Target(0.5, at_least=True)  # /bff/user req/s >= 0.5 x BFF /healthz req/s
+B = Target(3.0, at_least=False)  # p99 under a login storm <= 3 x idle p99
+C = Target(0.8, at_least=True)  # API /me req/s >= 0.8 x API /healthz req/s
+
+
+def is_noisy(run: WrkResult) -> bool:
+    return run.other_cpu > NOISY_CPU
+
+
+def verdict(target: Target, ratio: float, runs: tuple[WrkResult, ...]) -> str:
+    if not all(run.valid for run in runs):
+        return "FAIL (non-2xx/socket errors)"
+    noisy = " (noisy: other processes used CPU)" if any(map(is_noisy, runs)) else ""
+    return ("PASS" if target.met(ratio) else "FAIL") + noisy
