@@ -36,7 +36,7 @@ test-e2e: install system-deps
 
 bench: install
 	WITH_WRK=1 scripts/system-deps.sh
-	$(PY) bench/run.py
+	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache
