@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent  # the checkout: where the apps, the CLI and wrk run
 
 
 @dataclass(frozen=True, kw_only=True)

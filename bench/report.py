@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from api.authentication import CACHE_SIZE as API_CLAIMS_CACHE
 from bench import targets
-from bench.configs import DEFAULT_ARGON2, FLOOR_ARGON2, Argon2
+from bench.configs import DEFAULT_ARGON2, FLOOR_ARGON2, Argon2, Config
 from bench.measurement import MAX_NON2XX_SHARE, WrkResult
 from bench.results import Results, StackRecord, fmt_counts
 from bench.scenarios import STORM_LEAD
@@ -168,37 +168,31 @@ def method(results: Results) -> Lines:
 
 
 def session_read_details(results: Results) -> Lines:
-    if not results.a:
-        return []
-    lines = runs_table(
-        f"## A. BFF `/bff/user` vs `/healthz` (target: `/bff/user` {targets.A} `/healthz` "
-        "req/s, per store)",
-        "store | endpoint",
-    )
+    rows = []
     for a in results.a:
-        lines += [
-            f"| {a.config.title} | `GET /healthz` | {cells(a.healthz)} | | |",
-            f"| {a.config.title} | `GET /bff/user` | {cells(a.user)} | {a.ratio:.2f}x | "
-            f"{targets.verdict(targets.A, a.ratio, a.runs)} |",
-        ]
-    return lines
+        base, user = ("`GET /healthz`", a.healthz), ("`GET /bff/user`", a.user)
+        rows += compared(a.config, base, user, a.ratio, targets.A)
+    title = (
+        f"## A. BFF `/bff/user` vs `/healthz` (target: `/bff/user` {targets.A} `/healthz` "
+        "req/s, per store)"
+    )
+    return runs_table(title, "store | endpoint", rows)
 
 
 def storm_details(results: Results) -> Lines:
-    if not results.b:
-        return []
-    lines = runs_table(
-        f"## B. `/bff/user` p99 during a login storm (target: p99 under load {targets.B} idle p99)",
-        "configuration | run",
-        ratio="p99 ratio",
-    )
+    rows = []
     for b in results.b:
-        lines += [
-            f"| {b.config.title} | idle | {cells(b.idle)} | | |",
-            f"| {b.config.title} | {STORM_SIZE}-login storm | {cells(b.storm)} | {b.ratio:.2f}x "
-            f"| {targets.verdict(targets.B, b.ratio, b.runs)} |",
-        ]
-    lines += [
+        idle, storm = ("idle", b.idle), (f"{STORM_SIZE}-login storm", b.storm)
+        rows += compared(b.config, idle, storm, b.ratio, targets.B)
+    title = (
+        f"## B. `/bff/user` p99 during a login storm (target: p99 under load {targets.B} idle p99)"
+    )
+    table = runs_table(title, "configuration | run", rows, ratio="p99 ratio")
+    return table + storm_logins(results) if table else []
+
+
+def storm_logins(results: Results) -> Lines:
+    lines = [
         "",
         "Server CPU includes the argon2 worker thread. The storm itself (logins answered while "
         "wrk ran; a login's latency includes its wait in the single argon2 worker's queue):",
@@ -220,30 +214,27 @@ def storm_details(results: Results) -> Lines:
 
 
 def api_read_details(results: Results) -> Lines:
-    if not results.c:
-        return []
-    lines = runs_table(
-        f"## C. API `/me` vs `/healthz` (target: `/me` with a cached token {targets.C} "
-        "`/healthz` req/s)",
-        "configuration | endpoint",
-    )
+    rows, notes = [], []
     for c in results.c:
-        lines += [
-            f"| {c.config.title} | `GET /healthz` | {cells(c.healthz)} | | |",
-            f"| {c.config.title} | `GET /me`, one token (cached) | {cells(c.warm)} | "
-            f"{c.ratio:.2f}x | {targets.verdict(targets.C, c.ratio, (c.healthz, c.warm))} |",
-            f"| {c.config.title} | `GET /me`, fresh token each (cold) | {cells(c.cold)} | "
-            f"{c.cold_ratio:.2f}x | report only |",
-            "",
+        base, warm = ("`GET /healthz`", c.healthz), ("`GET /me`, one token (cached)", c.warm)
+        cold = "`GET /me`, fresh token each (cold)"
+        rows += compared(c.config, base, warm, c.ratio, targets.C)
+        rows.append(row(c.config, cold, c.cold, f"{c.cold_ratio:.2f}x", "report only"))
+        notes.append(
             f"Cold path: {c.tokens} tokens minted in {c.mint_s:.1f} s; wrk sent "
-            f"{c.cold.requests} requests ({c.passes:.2f} passes over the token file).",
-        ]
+            f"{c.cold.requests} requests ({c.passes:.2f} passes over the token file)."
+        )
         if c.tokens <= API_CLAIMS_CACHE and c.passes > 1:
-            lines.append(
+            notes.append(
                 f"Not all cold: {c.tokens} tokens fit the API's {API_CLAIMS_CACHE}-entry claims "
                 "cache, so passes after the first hit it (raise BENCH_COLD_TOKENS)."
             )
-    return lines
+    title = (
+        f"## C. API `/me` vs `/healthz` (target: `/me` with a cached token {targets.C} "
+        "`/healthz` req/s)"
+    )
+    table = runs_table(title, "configuration | endpoint", rows)
+    return [*table, "", *notes] if table else []
 
 
 def observations(results: Results) -> Lines:
@@ -271,10 +262,29 @@ def configurations(results: Results) -> Lines:
     ]
 
 
-def runs_table(title: str, columns: str, *, ratio: str = "ratio") -> Lines:
-    """A section's title and the head of its table: `columns`, a run's cells, ratio, result."""
+def runs_table(title: str, columns: str, rows: Lines, *, ratio: str = "ratio") -> Lines:
+    """A section of wrk runs: its title and table (`columns`, a run's cells, ratio, result);
+    nothing without rows."""
     head = f"| {columns} | {RUN_COLUMNS} | {ratio} | result |"
-    return [title, "", head, "|---" * head.count(" | ") + "|---|"]
+    return [title, "", head, "|---" * head.count(" | ") + "|---|", *rows] if rows else []
+
+
+def compared(
+    config: Config,
+    baseline: tuple[str, WrkResult],
+    measured: tuple[str, WrkResult],
+    ratio: float,
+    target: targets.Target,
+) -> Lines:
+    """A baseline's row, then the measured run's with its ratio and verdict."""
+    verdict = targets.verdict(target, ratio, (baseline[1], measured[1]))
+    return [row(config, *baseline), row(config, *measured, f"{ratio:.2f}x", verdict)]
+
+
+def row(config: Config, what: str, run: WrkResult, ratio: str = "", result: str = "") -> str:
+    """A run's row; a baseline's has no ratio and no result."""
+    tail = f"{ratio} | {result} |" if ratio else "| |"
+    return f"| {config.title} | {what} | {cells(run)} | {tail}"
 
 
 def cells(run: WrkResult) -> str:

@@ -1,6 +1,7 @@
 """One configuration's stack: a fresh var dir shared by the BFF and the API (the API reads the
-revocation feed's secret from it), the benchmark user, a private redis-server when the
-configuration wants one, and both apps as one uvicorn worker each on free loopback ports."""
+revocation feed's secret from it), two users (the measured session's and the login storm's), a
+private redis-server when the configuration wants one, and both apps as one uvicorn worker each
+on free loopback ports."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from pathlib import Path
 
 from bench.configs import Config
 from bench.errors import HarnessError
+from bench.knobs import ROOT
 from bff.testing.launcher import LOOPBACK, Process, ProcessGroup, free_port
 from bff.testing.servers import redis_server, uvicorn_app
 
-ROOT = Path(__file__).resolve().parent.parent
 BENCH_EMAIL = "bench@example.com"  # the measured session's user
 # the login storm's user: its sessions, past the BFF's per-user cap, never push out the measured one
 STORM_EMAIL = "storm@example.com"

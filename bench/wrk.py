@@ -16,9 +16,8 @@ from pathlib import Path
 
 from bench.cpu import CpuMeter
 from bench.errors import HarnessError
-from bench.knobs import Knobs
+from bench.knobs import ROOT, Knobs
 from bench.measurement import WrkResult, merge, read_hist
-from bench.stack import ROOT
 from bff.sessions.manager import COOKIE_NAME
 from bff.testing.launcher import Process
 
