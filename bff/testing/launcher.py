@@ -131,14 +131,17 @@ class Process:
             return self
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self.log.touch()
-        popen = subprocess.Popen(
-            list(self.command.argv),
-            env=dict(self.command.env) if self.command.env is not None else None,
-            cwd=self.command.cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
+        try:
+            popen = subprocess.Popen(
+                list(self.command.argv),
+                env=dict(self.command.env) if self.command.env is not None else None,
+                cwd=self.command.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+        except OSError as exc:  # no such program, not executable, no such cwd
+            raise LaunchError(f"{self.name} could not be started: {exc}") from exc
         self._popen = popen
         if popen.stdout is not None:  # always, with stdout=PIPE; the check is for the type
             self._output = _Output(popen.stdout, self.log)
