@@ -24,7 +24,7 @@ import timeit
 from collections.abc import AsyncIterator, Callable
 from importlib.metadata import version
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import httpx
 import jwt
@@ -32,6 +32,8 @@ import msgspec
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 from starlette.responses import JSONResponse, Response
+from starlette.types import Message as AsgiMessage
+from starlette.types import Scope
 
 from api.app import create_app, error_response
 from api.errors import InvalidFields
@@ -175,13 +177,21 @@ async def whole_request(calls: int = 1000) -> float:
         (b"authorization", f"Bearer {token}".encode()),
         (b"content-type", b"application/json"),
     ]
-    scope = {"type": "http", "method": "POST", "path": "/notes", "headers": headers}
-    scope |= {"query_string": b"", "root_path": "", "scheme": "http", "server": ("127.0.0.1", 8001)}
+    scope: Scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/notes",
+        "headers": headers,
+        "query_string": b"",
+        "root_path": "",
+        "scheme": "http",
+        "server": ("127.0.0.1", 8001),
+    }
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> AsgiMessage:
         return {"type": "http.request", "body": VALID, "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: AsgiMessage) -> None:
         if message["type"] == "http.response.start":
             assert message["status"] == 201, message
 
@@ -217,7 +227,7 @@ def same_answers() -> None:
     for raw in (VALID, INVALID, CONTROL):
         a, b = with_pydantic(raw), with_msgspec(raw)
         assert a.status_code == b.status_code, (a.status_code, b.status_code)
-        left, right = json.loads(a.body), json.loads(b.body)
+        left, right = json.loads(bytes(a.body)), json.loads(bytes(b.body))
         assert left.keys() == right.keys() and left.get("fields") == right.get("fields"), raw
 
 
