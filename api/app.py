@@ -11,14 +11,15 @@ import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api import endpoints, schemas
 from api.authentication import TokenVerifier
 from api.clock import Clock, SystemClock
+from api.cors import JsonCORSMiddleware
 from api.errors import HTTPProblem, InsufficientScope, InvalidFields, InvalidToken
+from api.headers import NoSniffMiddleware
 from api.jwks import JwksCache
 from api.notes import NoteStore, SqliteNoteStore
 from api.revocation import (
@@ -95,14 +96,15 @@ def create_app(
     app = Starlette(
         routes=endpoints.routes(verifier, notes, public_url=settings.public_url),
         middleware=[
+            Middleware(NoSniffMiddleware),
             Middleware(
-                CORSMiddleware,
+                JsonCORSMiddleware,
                 allow_origins=list(settings.allowed_origins),
                 allow_methods=["GET", "POST", "PATCH", "DELETE"],
                 allow_headers=["Authorization", "Content-Type"],
                 allow_credentials=False,
                 max_age=600,
-            )
+            ),
         ],
         exception_handlers={HTTPProblem: _problem, HTTPException: _http_exception},
         lifespan=lifespan,

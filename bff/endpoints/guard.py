@@ -73,7 +73,7 @@ class SessionGuard:
             self.require_same_origin(request)
 
     async def _read_form(self, request: Request) -> dict[str, str]:
-        content_type = request.headers.get("content-type", "")
-        if not content_type.lower().startswith(FORM_TYPE):
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != FORM_TYPE:
             return {}  # no form, no token: refused as a missing token, not as a media type
         return await read_form(request, self.max_form_bytes)

@@ -87,7 +87,10 @@ class LoginEndpoints:
         session, _ = await self.guard.form(request, slide=False)
         if session is not None:
             await self.revoker.end_session(session, event="logout", request=request)
-        # without a session there is nothing to end: the cookie is cleared all the same
+        else:
+            # a browser withholds the Lax cookie from a cross-site post: without this check, any
+            # page could clear our cookie and leave the session alive, orphaned
+            self.guard.require_same_origin(request)
         return sign_out(RedirectResponse("/login", status_code=303))
 
     async def _check_password(

@@ -43,13 +43,15 @@ class PageEndpoints:
         session = await self.guard.current(request)
         if session is None:
             return _to_login(request)
-        me, problem = await self._fetch_me(session)
+        try:
+            me, problem = await self._fetch_me(session)
+        except SessionEnding:
+            # not an upstream failure: the page is fine, the session has seconds left
+            me, problem, status = None, "Your session is about to end. Sign in again.", 200
+        else:
+            status = 200 if problem is None else 502
         return await self.pages.render(
-            request,
-            session,
-            "dashboard.html",
-            {"me": me, "problem": problem},
-            status=200 if problem is None else 502,
+            request, session, "dashboard.html", {"me": me, "problem": problem}, status=status
         )
 
     async def app_page(self, request: Request) -> Response:
@@ -62,10 +64,7 @@ class PageEndpoints:
 
     async def _fetch_me(self, session: Session) -> tuple[dict[str, Any] | None, str | None]:
         # the token is minted here and never leaves the server
-        try:
-            token = self.tokens.token_for(session)
-        except SessionEnding:
-            return None, "Your session is about to end. Sign in again to continue."
+        token = self.tokens.token_for(session)
         try:
             response = await self.api.get(
                 "/me", headers={"Authorization": f"Bearer {token.token}"}, timeout=API_TIMEOUT

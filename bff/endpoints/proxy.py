@@ -205,6 +205,9 @@ def upstream_path(raw: bytes) -> str:
         raise BadRequest("encoded separators are not allowed in the path")
     if any(ord(char) < 0x20 or ord(char) == 0x7F for char in decoded):
         raise BadRequest("control characters are not allowed in the path")
+    if not decoded.isascii():
+        # percent-encoded C1 controls, bidi overrides and look-alikes: no API path needs them
+        raise BadRequest("the path must be ASCII, encoded or not")
     if "\\" in decoded or ".." in decoded or decoded.startswith("/"):
         raise BadRequest("the path must stay under /api/")
     if "." in decoded.split("/"):

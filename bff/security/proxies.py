@@ -37,14 +37,17 @@ def forwarded_https(scope: Scope, trusted: tuple[Network, ...]) -> bool:
     client = scope.get("client")
     if not client or not _is_trusted(client[0], trusted):
         return False
-    return _header(scope, b"x-forwarded-proto").split(",")[0].strip().lower() == "https"
+    # the nearest proxy's word: the last value (a client may send its own first)
+    return _header(scope, b"x-forwarded-proto").split(",")[-1].strip().lower() == "https"
 
 
 def _header(scope: Scope, name: bytes) -> str:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return ""
+    """Every line of the header, in order, joined as one list (RFC 9110 §5.3): a proxy that adds
+    its own line after the client's must be read as the last hop, never the client's first line."""
+    values = [
+        bytes(value).decode("latin-1") for key, value in scope.get("headers", []) if key == name
+    ]
+    return ",".join(values)
 
 
 def _is_ip(value: str) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from bff.testing.launcher import LOOPBACK, Command, HttpReady, LineReady
+from serving.limits import PROTOCOL
 
 REDIS_READY = "Ready to accept connections"
 
@@ -32,10 +33,11 @@ def uvicorn_app(
     options: Sequence[str] = (),
     timeout: float = 20.0,
 ) -> Command:
-    """`app`'s ASGI factory served on `port`, ready once its /healthz answers 200. Proxy headers
-    are never trusted: nothing stands in front of it."""
+    """`app`'s ASGI factory served on `port`, ready once its /healthz answers 200, with the
+    request-head limits `make run` serves with. Proxy headers are never trusted: nothing stands
+    in front of it."""
     argv = [sys.executable, "-m", "uvicorn", "--factory", f"{app}.asgi:app", "--no-proxy-headers"]
-    argv += ["--host", LOOPBACK, "--port", str(port), *options]
+    argv += ["--http", PROTOCOL, "--host", LOOPBACK, "--port", str(port), *options]
     return Command(
         name=app,
         argv=argv,

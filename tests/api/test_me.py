@@ -61,3 +61,21 @@ async def test_cors_allows_exactly_the_bff_origin(harness: ApiHarness) -> None:
 
 async def test_healthz(harness: ApiHarness) -> None:
     assert (await harness.client.get("/healthz")).json() == {"status": "ok"}
+
+
+async def test_a_refused_preflight_answers_in_the_documented_error_format(
+    harness: ApiHarness,
+) -> None:
+    preflight = {"Origin": "https://evil.test", "Access-Control-Request-Method": "GET"}
+    bad = await harness.client.options("/me", headers=preflight)
+    assert bad.status_code == 400
+    assert bad.json() == {"error": "invalid_request", "error_description": "disallowed cors origin"}
+
+
+async def test_every_api_answer_forbids_content_sniffing(harness: ApiHarness) -> None:
+    for response in (
+        await harness.client.get("/healthz"),
+        await harness.client.get("/me"),
+        await harness.client.get("/nope"),
+    ):
+        assert response.headers["x-content-type-options"] == "nosniff"

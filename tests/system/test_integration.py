@@ -84,3 +84,13 @@ async def test_the_servers_own_token_dies_with_the_session_too(
     live = [s for s in await store.list_user(user_id) if s.sid == sid]
     token = cache.token_for(live[0])
     assert token.expires_at + 30 <= live[0].expires_at()
+
+
+async def test_the_dashboard_says_plainly_that_the_session_is_ending(
+    system: System, user_id: str
+) -> None:
+    await login(system.bff)
+    await _near_the_absolute_end(system, seconds_left=10)
+    page = await system.bff.get("/dashboard")
+    assert page.status_code == 200  # not an upstream failure
+    assert "about to end" in page.text and "eyJ" not in page.text

@@ -40,13 +40,22 @@ async def test_a_session_without_x_csrf_is_403_before_the_origin_is_looked_at(
     assert (await system.bff.get("/bff/user", headers=JSON)).status_code == 200
 
 
-@pytest.mark.parametrize("path", FORM_POSTS)
+@pytest.mark.parametrize("path", [path for path in FORM_POSTS if path != "/logout"])
 async def test_anonymous_form_posts_go_to_sign_in_before_any_other_check(
     system: System, path: str
 ) -> None:
     response = await system.bff.post(path, headers=CROSS_SITE)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login")
+
+
+async def test_an_anonymous_logout_clears_the_cookie_only_for_our_own_pages(
+    system: System,
+) -> None:
+    # it changes the browser's state (the cookie), so the origin is checked even without one
+    assert (await system.bff.post("/logout", headers=CROSS_SITE)).status_code == 403
+    same = {"Origin": "https://bff.test", "Sec-Fetch-Site": "same-origin"}
+    assert (await system.bff.post("/logout", headers=same)).status_code == 303
 
 
 @pytest.mark.parametrize("path", FORM_POSTS)
@@ -145,3 +154,17 @@ async def test_a_json_key_sent_twice_is_refused(system: System, user_id: str) ->
 async def test_a_parameter_sent_twice_is_refused(system: System, user_id: str, query: str) -> None:
     await login(system.bff)
     assert (await system.bff.get(query, headers=JSON)).status_code == 400
+
+
+async def test_a_body_that_only_starts_like_a_form_carries_no_token(
+    system: System, user_id: str
+) -> None:
+    await login(system.bff)
+    token = csrf_from((await system.bff.get("/dashboard")).text)
+    response = await system.bff.post(
+        "/logout",
+        content=f"csrf_token={token}",
+        headers={"Content-Type": "application/x-www-form-urlencodedX"},
+    )
+    assert response.status_code == 403
+    assert (await system.bff.get("/bff/user", headers=JSON)).status_code == 200

@@ -87,6 +87,24 @@ async def test_cross_site_logout_is_refused(system: System, user_id: str, path: 
     assert (await system.bff.get("/bff/user", headers=JSON)).status_code == 200
 
 
+async def test_a_cross_site_logout_without_the_cookie_clears_nothing(
+    system: System, user_id: str
+) -> None:
+    # a real browser withholds the SameSite=Lax cookie from a cross-site post
+    await login(system.bff)
+    cookie = system.bff.cookies["__Host-sid"]
+    forged = system.new_browser()
+    response = await forged.post(
+        "/logout",
+        data={"x": "1"},
+        headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    )
+    assert response.status_code == 403
+    assert "set-cookie" not in response.headers and "clear-site-data" not in response.headers
+    assert (await system.bff.get("/bff/user", headers=JSON)).status_code == 200
+    assert system.bff.cookies["__Host-sid"] == cookie
+
+
 async def test_json_logout_clears_our_cookie_and_only_our_origins_data(
     system: System, user_id: str
 ) -> None:

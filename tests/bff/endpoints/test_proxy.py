@@ -266,6 +266,8 @@ async def test_path_and_query_go_to_the_api_under_its_base_path(proxied_v1: Prox
         "/api/%5cevil.example",
         "/api/me%00",
         "/api/me%09x",
+        "/api/notes/%C2%85",  # NEL, a C1 control
+        "/api/notes/%e2%80%ae",  # a right-to-left override
     ],
 )
 async def test_paths_that_could_leave_the_api_are_refused(proxied: Proxied, path: str) -> None:
