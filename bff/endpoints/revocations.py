@@ -17,6 +17,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from bff.clock import Clock
+from bff.endpoints.responses import NO_STORE
 from bff.errors import FeedUnauthorized, StoreUnavailable
 from bff.revocation import RevocationFeed, follow
 from contract.revocation import (
@@ -55,7 +56,7 @@ class RevocationStream:
         return StreamingResponse(
             await self.frames(after),
             media_type=MEDIA_TYPE,
-            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+            headers={**NO_STORE, "X-Accel-Buffering": "no"},
         )
 
     async def frames(self, after: str | None) -> AsyncIterator[str]:
