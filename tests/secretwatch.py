@@ -18,7 +18,6 @@ class SecretWatch(logging.Handler):
         super().__init__(level=logging.DEBUG)
         self.secrets: set[str] = set()
         self.lines: list[str] = []
-        self.responses = 0  # responses its hook saw: none when a run has no HTTP test
 
     def emit(self, record: logging.LogRecord) -> None:
         text = record.getMessage()
@@ -31,7 +30,6 @@ class SecretWatch(logging.Handler):
             self.secrets.add(secret)
 
     async def on_response(self, response: httpx.Response) -> None:
-        self.responses += 1
         for header in response.headers.get_list("set-cookie"):
             cookie = SimpleCookie(header)
             if SESSION_COOKIE in cookie and cookie[SESSION_COOKIE].value:
