@@ -19,7 +19,13 @@ from starlette.requests import Request
 from api.clock import Clock
 from api.errors import InsufficientScope, InvalidToken
 from api.jwks import JwksCache, VerificationKey
-from contract.tokens import ACCEPTED_TYPS, MAX_ACCESS_TOKEN_TTL, REQUIRED_CLAIMS
+from contract.tokens import (
+    ACCEPTED_TYPS,
+    FAMILY_CLAIM,
+    MAX_ACCESS_TOKEN_TTL,
+    REQUIRED_CLAIMS,
+    SESSION_CLAIM,
+)
 
 MAX_TOKEN_BYTES = 4096
 # headers that would let a token name its own key: never followed, refused outright
@@ -40,6 +46,7 @@ class Principal:
     iat: int
     role: str | None = None
     sid: str | None = None
+    family: str | None = None
 
     @property
     def scope(self) -> str:
@@ -51,7 +58,9 @@ class Principal:
 
 
 class RevocationCheck(Protocol):
-    def check(self, *, sid: str | None, jti: str, sub: str, iat: int) -> None:
+    def check(
+        self, *, sid: str | None, jti: str, sub: str, iat: int, family: str | None = None
+    ) -> None:
         """Raise InvalidToken for a revoked token, or a 503 error when revocations cannot be
         checked right now."""
         ...
@@ -85,7 +94,11 @@ class TokenVerifier:
         principal = await self._verified_principal(token)
         # on every request, cached or not: a revocation reaches tokens already seen
         self._revocations.check(
-            sid=principal.sid, jti=principal.jti, sub=principal.sub, iat=principal.iat
+            sid=principal.sid,
+            jti=principal.jti,
+            sub=principal.sub,
+            iat=principal.iat,
+            family=principal.family,
         )
         return principal
 
@@ -157,11 +170,10 @@ class TokenVerifier:
         texts = {name: claims.get(name) for name in ("sub", "jti", "client_id", "scope")}
         if not all(isinstance(value, str) and value for value in texts.values()):
             raise InvalidToken("sub, jti, client_id and scope must be non-empty strings")
-        role, sid = claims.get("role"), claims.get("sid")
-        if role is not None and not isinstance(role, str):
-            raise InvalidToken("role must be a string")
-        if sid is not None and not isinstance(sid, str):
-            raise InvalidToken("sid must be a string")
+        role, sid, family = (claims.get(name) for name in ("role", SESSION_CLAIM, FAMILY_CLAIM))
+        for name, value in (("role", role), (SESSION_CLAIM, sid), (FAMILY_CLAIM, family)):
+            if value is not None and not isinstance(value, str):
+                raise InvalidToken(f"{name} must be a string")
         return Principal(
             sub=str(texts["sub"]),
             scopes=frozenset(str(texts["scope"]).split()),
@@ -171,6 +183,7 @@ class TokenVerifier:
             iat=_integer(claims, "iat"),
             role=role,
             sid=sid,
+            family=family,
         )
 
     def _check_times(self, claims: dict[str, Any]) -> int:

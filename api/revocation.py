@@ -56,8 +56,12 @@ class RevocationList:
         now = self._clock.now()
         self._revoked = {k: v for k, v in self._revoked.items() if v[1] > now}
 
-    def is_revoked(self, *, sid: str | None, jti: str, sub: str, iat: int) -> bool:
+    def is_revoked(
+        self, *, sid: str | None, jti: str, sub: str, iat: int, family: str | None = None
+    ) -> bool:
         if sid is not None and ("sid", sid) in self._revoked:
+            return True
+        if family is not None and ("family", family) in self._revoked:
             return True
         if ("jti", jti) in self._revoked:
             return True
@@ -98,12 +102,14 @@ class RevocationListener:
             return False
         return True
 
-    def check(self, *, sid: str | None, jti: str, sub: str, iat: int) -> None:
+    def check(
+        self, *, sid: str | None, jti: str, sub: str, iat: int, family: str | None = None
+    ) -> None:
         if not self._ready:
             down = self._down_since
             if down is None or self._clock.now() - down > self._max_lag:
                 raise RevocationsUnavailable("revocations cannot be checked right now")
-        if self.revocations.is_revoked(sid=sid, jti=jti, sub=sub, iat=iat):
+        if self.revocations.is_revoked(sid=sid, jti=jti, sub=sub, iat=iat, family=family):
             raise InvalidToken("the token has been revoked")
 
     async def run(self) -> None:

@@ -28,6 +28,7 @@ from bff.users import UserStore
 from bff.wiring import FRONTEND, Components
 
 JSON_PREFIXES = ("/bff/", "/api/", "/oauth/", "/.well-known/")
+PAGES = ("/oauth/authorize",)  # under a JSON prefix, but a browser page
 
 log = logging.getLogger("bff")
 
@@ -79,9 +80,10 @@ def create_app(
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith(JSON_PREFIXES) or "text/html" not in request.headers.get(
-        "accept", ""
-    )
+    path = request.url.path
+    if path.startswith(JSON_PREFIXES) and path not in PAGES:
+        return True
+    return "text/html" not in request.headers.get("accept", "")
 
 
 def _error(

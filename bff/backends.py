@@ -1,8 +1,9 @@
 """The one place that reads the store URL (`BFF_SESSION_STORE`) and builds what lives behind it.
 
-Sessions, rate-limit counters and the revocation feed always share one backend (the same SQLite
-file, the same Redis), so every BFF instance that shares the sessions shares the counts and the
-revocations too. Redis modules are imported only when Redis is configured.
+Sessions, rate-limit counters, grant records and the revocation feed always share one backend
+(the same SQLite file, the same Redis), so every BFF instance that shares the sessions shares the
+counts, the grants and the revocations too. Redis modules are imported only when Redis is
+configured.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from urllib.parse import urlsplit
 
 from bff.counters import CounterStore, MemoryCounterStore, SqliteCounterStore
 from bff.errors import ConfigError
+from bff.records import MemoryRecordStore, RecordStore, SqliteRecordStore
 from bff.revocation import MemoryRevocationFeed, RevocationFeed, SqliteRevocationFeed
 from bff.sessions import MemorySessionStore, SessionStore, SqliteSessionStore
 
@@ -43,6 +45,15 @@ def revocation_feed(url: str) -> RevocationFeed:
 
         return RedisRevocationFeed(url=target)
     return MemoryRevocationFeed() if kind == "memory" else SqliteRevocationFeed(path=target)
+
+
+def record_store(url: str) -> RecordStore:
+    kind, target = backend(url)
+    if kind == "redis":
+        from bff.records.redis import RedisRecordStore
+
+        return RedisRecordStore(url=target)
+    return MemoryRecordStore() if kind == "memory" else SqliteRecordStore(path=target)
 
 
 def backend(url: str) -> tuple[Backend, str]:

@@ -30,6 +30,9 @@ class Settings:
     session_idle_seconds: int = 30 * 60
     session_absolute_seconds: int = 12 * 60 * 60
     max_sessions_per_user: int = 20  # past it, the user's oldest session ends
+    refresh_idle_seconds: int = 14 * 24 * 60 * 60
+    refresh_absolute_seconds: int = 30 * 24 * 60 * 60
+    refresh_reuse_leeway: int = 0  # seconds within which a repeated refresh is a retry
     access_token_ttl: int = DEFAULT_ACCESS_TOKEN_TTL
     signing_alg: Algorithm = "ES256"
     jwks_cache_seconds: int = 300
@@ -93,6 +96,13 @@ class Settings:
             session_idle_seconds=reader.integer("BFF_SESSION_IDLE_SECONDS", 1800, low=60),
             session_absolute_seconds=reader.integer("BFF_SESSION_ABSOLUTE_SECONDS", 43200, low=60),
             max_sessions_per_user=reader.integer("BFF_MAX_SESSIONS_PER_USER", 20, low=1, high=1000),
+            refresh_idle_seconds=reader.integer(
+                "BFF_REFRESH_IDLE_SECONDS", 14 * 86400, low=60, high=365 * 86400
+            ),
+            refresh_absolute_seconds=reader.integer(
+                "BFF_REFRESH_ABSOLUTE_SECONDS", 30 * 86400, low=60, high=365 * 86400
+            ),
+            refresh_reuse_leeway=reader.integer("BFF_REFRESH_REUSE_LEEWAY", 0, low=0, high=60),
             access_token_ttl=reader.integer(
                 "BFF_ACCESS_TOKEN_TTL", DEFAULT_ACCESS_TOKEN_TTL, low=30, high=MAX_ACCESS_TOKEN_TTL
             ),
@@ -112,6 +122,10 @@ class Settings:
         if settings.session_absolute_seconds < settings.session_idle_seconds:
             raise ConfigError(
                 "BFF_SESSION_ABSOLUTE_SECONDS must be at least BFF_SESSION_IDLE_SECONDS"
+            )
+        if settings.refresh_absolute_seconds < settings.refresh_idle_seconds:
+            raise ConfigError(
+                "BFF_REFRESH_ABSOLUTE_SECONDS must be at least BFF_REFRESH_IDLE_SECONDS"
             )
         _check_store_url("BFF_SESSION_STORE", settings.session_store_url)
         return settings

@@ -23,15 +23,27 @@ from bff.audit import Audit
 from bff.clock import Clock, SystemClock
 from bff.counters import CounterStore
 from bff.endpoints.account import DeviceEndpoints, PasswordEndpoints
+from bff.endpoints.authorize import AuthorizeEndpoints
+from bff.endpoints.device import DeviceCodeEndpoints
 from bff.endpoints.guard import SessionGuard
 from bff.endpoints.login import LoginEndpoints
 from bff.endpoints.management import EmailCache, ManagementEndpoints
-from bff.endpoints.oauth import TokenEndpoint
+from bff.endpoints.oauth import OAuthEndpoints
 from bff.endpoints.pages import PageEndpoints
 from bff.endpoints.proxy import ProxyEndpoint
 from bff.endpoints.rendering import PageRenderer
 from bff.endpoints.revocations import RevocationStream
 from bff.endpoints.wellknown import WellKnownEndpoints
+from bff.oauth.accesstokens import AccessTokenReader
+from bff.oauth.clientauth import ClientAuthenticator
+from bff.oauth.clients import ClientStore, SqliteClientStore
+from bff.oauth.codes import AuthorizationCodes
+from bff.oauth.consents import ConsentStore, SqliteConsentStore
+from bff.oauth.devices import DeviceGrants
+from bff.oauth.families import FamilyPolicy, RefreshFamilies
+from bff.oauth.grants import TokenGrants
+from bff.oauth.issuer import TokenIssuer
+from bff.records import RecordStore
 from bff.revocation import RevocationFeed, Revoker
 from bff.security.csrf import CsrfTokens
 from bff.security.keyfile import KeyFileStore
@@ -55,6 +67,10 @@ SECRET_KEY_FILE = "secret_key"
 TOKENS_PER_MINUTE = 300  # per session: 5 a second, far above any page's need, still a bound
 PASSWORD_ATTEMPTS = 5  # wrong current passwords per user…
 PASSWORD_WINDOW = 15 * 60  # …in this many seconds
+CLIENT_AUTH_FAILURES = (10, 5 * 60)  # per client id: failures, window
+NETWORK_AUTH_FAILURES = (100, 5 * 60)  # per client network
+DEVICE_GUESSES = (10, 15 * 60)  # user codes tried per user
+NETWORK_DEVICE_GUESSES = (30, 15 * 60)  # per client network
 
 
 class Components:
@@ -70,6 +86,7 @@ class Components:
         users: UserStore | None = None,
         passwords: Passwords | None = None,
         feed: RevocationFeed | None = None,
+        records: RecordStore | None = None,
         api_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
@@ -79,6 +96,7 @@ class Components:
         self._given_users = users
         self._given_passwords = passwords
         self._given_feed = feed
+        self._given_records = records
         self._api_transport = api_transport
 
     # storage
@@ -98,6 +116,18 @@ class Components:
     @cached_property
     def users(self) -> UserStore:
         return self._given_users or SqliteUserStore(path=self.settings.database_path)
+
+    @cached_property
+    def records(self) -> RecordStore:
+        return self._given_records or backends.record_store(self.settings.session_store_url)
+
+    @cached_property
+    def clients(self) -> ClientStore:
+        return SqliteClientStore(path=self.settings.database_path)
+
+    @cached_property
+    def consents(self) -> ConsentStore:
+        return SqliteConsentStore(path=self.settings.database_path)
 
     # secrets and keys
 
@@ -161,9 +191,56 @@ class Components:
         return SessionTokenCache(tokens=self.session_tokens, clock=self.clock)
 
     @cached_property
+    def families(self) -> RefreshFamilies:
+        settings = self.settings
+        policy = FamilyPolicy(
+            idle_seconds=settings.refresh_idle_seconds,
+            absolute_seconds=settings.refresh_absolute_seconds,
+            reuse_leeway=settings.refresh_reuse_leeway,
+        )
+        return RefreshFamilies(records=self.records, clock=self.clock, policy=policy)
+
+    @cached_property
+    def codes(self) -> AuthorizationCodes:
+        return AuthorizationCodes(records=self.records, clock=self.clock)
+
+    @cached_property
+    def devices(self) -> DeviceGrants:
+        return DeviceGrants(records=self.records, clock=self.clock)
+
+    @cached_property
+    def client_auth(self) -> ClientAuthenticator:
+        return ClientAuthenticator(
+            clients=self.clients,
+            failures_per_client=self.rate_limit("client-auth", *CLIENT_AUTH_FAILURES),
+            failures_per_network=self.rate_limit("client-auth-network", *NETWORK_AUTH_FAILURES),
+            audit=self.audit,
+        )
+
+    @cached_property
+    def grants(self) -> TokenGrants:
+        issuer = TokenIssuer(
+            minter=self.minter,
+            families=self.families,
+            ttl=self.settings.access_token_ttl,
+            audit=self.audit,
+        )
+        return TokenGrants(
+            issuer=issuer,
+            codes=self.codes,
+            devices=self.devices,
+            families=self.families,
+            users=self.users,
+            revoker=self.revoker,
+            audit=self.audit,
+        )
+
+    @cached_property
     def revoker(self) -> Revoker:
         return Revoker(
             store=self.session_store,
+            families=self.families,
+            consents=self.consents,
             feed=self.feed,
             token_cache=self.token_cache,
             clock=self.clock,
@@ -186,7 +263,8 @@ class Components:
 
     @cached_property
     def sweeper(self) -> Sweeper:
-        return Sweeper(purges=(self.session_store.purge, self.counters.purge), clock=self.clock)
+        purges = (self.session_store.purge, self.counters.purge, self.records.purge)
+        return Sweeper(purges=purges, clock=self.clock)
 
     # rate limits
 
@@ -198,7 +276,7 @@ class Components:
     def login_throttle(self) -> LoginThrottle:
         return LoginThrottle(counters=self.counters, clock=self.clock, keys=self.subject_keys)
 
-    def rate_limit(self, name: str, *, limit: int, window: float) -> RateLimit:
+    def rate_limit(self, name: str, limit: int, window: float) -> RateLimit:
         return RateLimit(
             counters=self.counters,
             clock=self.clock,
@@ -269,9 +347,7 @@ class Components:
                 sessions=self.sessions,
                 users=self.users,
                 passwords=self.passwords,
-                attempts=self.rate_limit(
-                    "password-change", limit=PASSWORD_ATTEMPTS, window=PASSWORD_WINDOW
-                ),
+                attempts=self.rate_limit("password-change", PASSWORD_ATTEMPTS, PASSWORD_WINDOW),
                 revoker=self.revoker,
                 audit=self.audit,
             ),
@@ -279,7 +355,7 @@ class Components:
                 guard=self.guard,
                 emails=EmailCache(users=self.users, clock=self.clock),
                 tokens=self.session_tokens,
-                token_limit=self.rate_limit("bff-token", limit=TOKENS_PER_MINUTE, window=60),
+                token_limit=self.rate_limit("bff-token", TOKENS_PER_MINUTE, 60),
                 revoker=self.revoker,
                 audit=self.audit,
             ),
@@ -293,9 +369,50 @@ class Components:
                 keys=self.key_ring,
                 issuer=settings.issuer,
                 jwks_max_age=settings.jwks_cache_seconds,
-                probes=(self.session_store.ping, self.counters.ping, self._probe_users),
+                probes=(
+                    self.session_store.ping,
+                    self.counters.ping,
+                    self.records.ping,
+                    self._probe_users,
+                ),
             ),
-            TokenEndpoint(),
+            OAuthEndpoints(
+                authenticator=self.client_auth,
+                grants=self.grants,
+                devices=self.devices,
+                families=self.families,
+                sessions=self.session_store,
+                records=self.records,
+                access_tokens=AccessTokenReader(
+                    keys=self.key_ring,
+                    issuer=settings.issuer,
+                    audience=settings.audience,
+                    clock=self.clock,
+                ),
+                revoker=self.revoker,
+                audit=self.audit,
+                clock=self.clock,
+                issuer=settings.issuer,
+            ),
+            AuthorizeEndpoints(
+                guard=self.guard,
+                pages=self.pages,
+                clients=self.clients,
+                codes=self.codes,
+                consents=self.consents,
+                audit=self.audit,
+                clock=self.clock,
+                issuer=settings.issuer,
+            ),
+            DeviceCodeEndpoints(
+                guard=self.guard,
+                pages=self.pages,
+                devices=self.devices,
+                clients=self.clients,
+                guesses_per_user=self.rate_limit("device-code", *DEVICE_GUESSES),
+                guesses_per_network=self.rate_limit("device-code-network", *NETWORK_DEVICE_GUESSES),
+                audit=self.audit,
+            ),
             self.revocation_stream(),
         ]
         return [route for endpoint in endpoints for route in endpoint.routes()]
@@ -310,7 +427,15 @@ class Components:
             stack.callback(self.passwords.close)
             stack.push_async_callback(self.api_client.aclose)
             await stack.enter_async_context(
-                opened(self.users, self.session_store, self.counters, self.feed)
+                opened(
+                    self.users,
+                    self.clients,
+                    self.consents,
+                    self.session_store,
+                    self.counters,
+                    self.records,
+                    self.feed,
+                )
             )
             self.key_ring.load_or_create()
             sweeping = asyncio.create_task(self.sweeper.run(), name="sweeper")

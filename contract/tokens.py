@@ -30,3 +30,9 @@ JWKS_PATH: Final = "/.well-known/jwks.json"
 # longest lifetime, the API's leeway, and the clocks' own difference that the leeway covers.
 # Keys stay published and revocation events stay live for this long.
 ACCEPTANCE_BOUND: Final = MAX_ACCESS_TOKEN_TTL + 2 * CLOCK_SKEW
+
+# the public handles an access token may carry, each revocable through the feed (contract
+# .revocation): the browser session it was minted for, or the refresh family (the grant of an API
+# consumer) it came from
+SESSION_CLAIM: Final = "sid"
+FAMILY_CLAIM: Final = "family"

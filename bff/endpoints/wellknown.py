@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bff.errors import StoreUnavailable
+from bff.oauth.clients import GRANTS
 from bff.security.keys import KeyRing
 from contract.tokens import JWKS_PATH, SCOPES
 
@@ -37,16 +38,27 @@ class WellKnownEndpoints:
         )
 
     async def metadata(self, request: Request) -> Response:
-        """RFC 8414 authorization server metadata."""
+        """RFC 8414 authorization server metadata: everything that is served, nothing else."""
+        issuer = self.issuer
+        auth_methods = ["client_secret_basic", "client_secret_post", "none"]
         return JSONResponse(
             {
-                "issuer": self.issuer,
-                "jwks_uri": f"{self.issuer}{JWKS_PATH}",
-                "token_endpoint": f"{self.issuer}/oauth/token",
+                "issuer": issuer,
+                "authorization_endpoint": f"{issuer}/oauth/authorize",
+                "token_endpoint": f"{issuer}/oauth/token",
+                "device_authorization_endpoint": f"{issuer}/oauth/device_authorization",
+                "revocation_endpoint": f"{issuer}/oauth/revoke",
+                "introspection_endpoint": f"{issuer}/oauth/introspect",
+                "jwks_uri": f"{issuer}{JWKS_PATH}",
                 "scopes_supported": list(SCOPES),
-                # only what is served today: the grants arrive with the OAuth issue
-                "response_types_supported": [],
-                "grant_types_supported": [],
+                "response_types_supported": ["code"],
+                "response_modes_supported": ["query"],
+                "grant_types_supported": list(GRANTS),
+                "code_challenge_methods_supported": ["S256"],
+                "token_endpoint_auth_methods_supported": auth_methods,
+                "revocation_endpoint_auth_methods_supported": auth_methods,
+                "introspection_endpoint_auth_methods_supported": auth_methods[:2],
+                "authorization_response_iss_parameter_supported": True,
             },
             headers={"Cache-Control": "public, max-age=3600"},
         )

@@ -10,7 +10,7 @@ import jwt
 from bff.clock import Clock
 from bff.errors import InvalidScope
 from bff.security.keys import KeyRing
-from contract.tokens import TOKEN_TYP
+from contract.tokens import FAMILY_CLAIM, SESSION_CLAIM, TOKEN_TYP
 
 MAX_SCOPE_LENGTH = 512
 
@@ -57,6 +57,7 @@ class TokenMinter:
         client_id: str,
         ttl: int,
         sid: str | None = None,
+        family: str | None = None,
         role: str | None = None,
     ) -> MintedToken:
         key, private = self._keys.signer()
@@ -73,7 +74,9 @@ class TokenMinter:
             "scope": " ".join(scopes),
         }
         if sid is not None:
-            claims["sid"] = sid
+            claims[SESSION_CLAIM] = sid
+        if family is not None:
+            claims[FAMILY_CLAIM] = family
         if role is not None:
             claims["role"] = role
         token = jwt.encode(

@@ -10,6 +10,9 @@ import redis
 
 from bff.audit import Audit
 from bff.clock import FrozenClock
+from bff.oauth.consents import MemoryConsentStore
+from bff.oauth.families import FamilyPolicy, RefreshFamilies
+from bff.records import MemoryRecordStore
 from bff.revocation import MemoryRevocationFeed, Revoker
 from bff.sessions import Session, SessionStore, hash_session_id
 from bff.sessions.manager import SessionManager, SessionPolicy
@@ -129,6 +132,12 @@ def _manager(store: SessionStore, *, max_per_user: int = 20) -> SessionManager:
     clock = FrozenClock(NOW)
     revoker = Revoker(
         store=store,
+        families=RefreshFamilies(
+            records=MemoryRecordStore(),
+            clock=clock,
+            policy=FamilyPolicy(idle_seconds=60, absolute_seconds=60, reuse_leeway=0),
+        ),
+        consents=MemoryConsentStore(),
         feed=MemoryRevocationFeed(),
         token_cache=None,
         clock=clock,

@@ -1,0 +1,248 @@
+"""Refresh-token families: one per grant a user gave an API consumer (RFC 9700 §4.14).
+
+A family is the grant: its client, user, scopes and lifetimes (idle, absolute), and its public
+handle, which every access token minted from it carries (`family` claim), so revoking the family
+reaches those tokens at the API through the revocation feed. A refresh token is opaque (256
+bits), stored only as its SHA-256, and rotated at every use: the presented token is spent and a
+new one issued. Presenting a spent token again is reuse: the whole family is revoked (its thief
+and its owner both lose it), unless an optional leeway says a quick repeat by the same client is
+a retry. Every change is a compare-and-set on the grant records, so among any number of
+concurrent refreshes with one token exactly one rotates it, on SQLite and on Redis alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import asdict, dataclass, replace
+from typing import Literal
+
+from bff.clock import Clock
+from bff.records import Record, RecordStore
+from contract.tokens import ACCEPTANCE_BOUND
+
+FAMILY = "family"
+REFRESH = "refresh"
+TOUCH_ATTEMPTS = 3  # last-use bookkeeping is best effort under contention
+MAX_REPEAT_CHAIN = 5
+
+Outcome = Literal["rotated", "repeated", "reused", "invalid", "wrong_client", "expired"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FamilyPolicy:
+    idle_seconds: int
+    absolute_seconds: int
+    reuse_leeway: int  # seconds within which a repeat by the same client is a retry (0: never)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Family:
+    family_id: str
+    client_id: str
+    user_id: str
+    role: str
+    scopes: tuple[str, ...]
+    created_at: float
+    last_used_at: float
+    last_ip: str
+    idle_expires_at: float
+    absolute_expires_at: float
+    refreshable: bool  # False: a grant without refresh tokens (its access token only)
+    revoked: bool = False
+
+    def live(self, now: float) -> bool:
+        return not self.revoked and now < min(self.idle_expires_at, self.absolute_expires_at)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rotation:
+    outcome: Outcome
+    family: Family | None = None
+    refresh_token: str | None = None  # the new one, when rotated or repeated
+
+
+def new_family_id() -> str:
+    return f"f_{secrets.token_urlsafe(16)}"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class RefreshFamilies:
+    def __init__(self, *, records: RecordStore, clock: Clock, policy: FamilyPolicy) -> None:
+        self._records = records
+        self._clock = clock
+        self._policy = policy
+
+    async def start(
+        self,
+        *,
+        family_id: str,
+        client_id: str,
+        user_id: str,
+        role: str,
+        scopes: tuple[str, ...],
+        ip: str,
+        refreshable: bool,
+    ) -> tuple[Family, str | None]:
+        """A new family, and its first refresh token when it is refreshable."""
+        now = self._clock.now()
+        policy = self._policy
+        absolute = now + (policy.absolute_seconds if refreshable else ACCEPTANCE_BOUND)
+        family = Family(
+            family_id=family_id,
+            client_id=client_id,
+            user_id=user_id,
+            role=role,
+            scopes=scopes,
+            created_at=now,
+            last_used_at=now,
+            last_ip=ip,
+            idle_expires_at=min(now + policy.idle_seconds, absolute) if refreshable else absolute,
+            absolute_expires_at=absolute,
+            refreshable=refreshable,
+        )
+        if not await self._records.insert(
+            FAMILY, family_id, asdict(family), expires_at=absolute, now=now, index=user_id
+        ):
+            raise ValueError("a family with this handle exists")  # 128 random bits: a bug
+        token = await self._issue(family, now) if refreshable else None
+        return family, token
+
+    async def rotate(self, token: str, *, client_id: str, ip: str) -> Rotation:
+        now = self._clock.now()
+        held = await self._records.get(REFRESH, hash_token(token), now=now)
+        if held is None:
+            return Rotation(outcome="invalid")
+        family = await self.get(str(held.value["family"]))
+        if family is None or family.revoked or not family.refreshable:
+            return Rotation(outcome="invalid")
+        if family.client_id != client_id:
+            return Rotation(outcome="wrong_client", family=family)  # bound to its client
+        if not family.live(now):
+            return Rotation(outcome="expired", family=family)
+        if held.value["state"] == "live":
+            fresh = await self._spend(hash_token(token), held, family, now)
+            if fresh is not None:
+                return Rotation(
+                    outcome="rotated",
+                    family=await self._touch(family, ip, now),
+                    refresh_token=fresh,
+                )
+            # lost the race to a concurrent refresh: this one is a repeat
+            held = await self._records.get(REFRESH, hash_token(token), now=now) or held
+        return await self._repeat_or_reuse(held, family, ip, now)
+
+    async def get(self, family_id: str) -> Family | None:
+        record = await self._records.get(FAMILY, family_id, now=self._clock.now())
+        return None if record is None else _family(record)
+
+    async def find(self, token: str) -> tuple[Family, bool] | None:
+        """The family a refresh token belongs to, and whether the token is its live one."""
+        held = await self._records.get(REFRESH, hash_token(token), now=self._clock.now())
+        if held is None:
+            return None
+        family = await self.get(str(held.value["family"]))
+        return None if family is None else (family, held.value["state"] == "live")
+
+    async def revoke(self, family_id: str) -> Family | None:
+        """Mark the family revoked; it, if it was live (the caller then tells the APIs)."""
+        now = self._clock.now()
+        for _ in range(TOUCH_ATTEMPTS * 3):
+            record = await self._records.get(FAMILY, family_id, now=now)
+            if record is None:
+                return None
+            family = _family(record)
+            if family.revoked:
+                return None
+            revoked = replace(family, revoked=True)
+            if await self._records.replace(
+                FAMILY,
+                family_id,
+                asdict(revoked),
+                version=record.version,
+                expires_at=record.expires_at,
+                now=now,
+            ):
+                return revoked
+        raise RuntimeError("the family kept changing while it was revoked")
+
+    async def of_user(self, user_id: str) -> list[Family]:
+        """The user's live families, oldest first."""
+        now = self._clock.now()
+        listed = [
+            _family(record) for _, record in await self._records.indexed(FAMILY, user_id, now=now)
+        ]
+        return sorted((f for f in listed if f.live(now)), key=lambda f: (f.created_at, f.family_id))
+
+    async def _issue(self, family: Family, now: float) -> str:
+        token = secrets.token_urlsafe(32)
+        value = {"family": family.family_id, "state": "live", "issued_at": now}
+        await self._records.insert(
+            REFRESH, hash_token(token), value, expires_at=family.absolute_expires_at, now=now
+        )
+        return token
+
+    async def _spend(self, key: str, held: Record, family: Family, now: float) -> str | None:
+        """Spend the live token `key` for a new one; None when a concurrent refresh won."""
+        token = secrets.token_urlsafe(32)
+        spent = {**held.value, "state": "spent", "spent_at": now, "successor": hash_token(token)}
+        if not await self._records.replace(
+            REFRESH, key, spent, version=held.version, expires_at=held.expires_at, now=now
+        ):
+            return None
+        value = {"family": family.family_id, "state": "live", "issued_at": now}
+        await self._records.insert(
+            REFRESH, hash_token(token), value, expires_at=family.absolute_expires_at, now=now
+        )
+        return token
+
+    async def _repeat_or_reuse(self, held: Record, family: Family, ip: str, now: float) -> Rotation:
+        leeway = self._policy.reuse_leeway
+        if leeway and now - float(held.value.get("spent_at", now)) <= leeway:
+            # a retry (a response lost on the way): the family's live token is spent for a new
+            # one, so the family still holds exactly one live refresh token
+            key = str(held.value.get("successor", ""))
+            for _ in range(MAX_REPEAT_CHAIN):
+                successor = await self._records.get(REFRESH, key, now=now)
+                if successor is None:
+                    break
+                if successor.value["state"] == "live":
+                    fresh = await self._spend(key, successor, family, now)
+                    if fresh is not None:
+                        touched = await self._touch(family, ip, now)
+                        return Rotation(outcome="repeated", family=touched, refresh_token=fresh)
+                    continue  # another repeat won: read the token again
+                key = str(successor.value.get("successor", ""))
+        return Rotation(outcome="reused", family=family)
+
+    async def _touch(self, family: Family, ip: str, now: float) -> Family:
+        for _ in range(TOUCH_ATTEMPTS):
+            record = await self._records.get(FAMILY, family.family_id, now=now)
+            if record is None:
+                return family
+            current = _family(record)
+            touched = replace(
+                current,
+                last_used_at=now,
+                last_ip=ip,
+                idle_expires_at=min(now + self._policy.idle_seconds, current.absolute_expires_at),
+            )
+            if await self._records.replace(
+                FAMILY,
+                family.family_id,
+                asdict(touched),
+                version=record.version,
+                expires_at=record.expires_at,
+                now=now,
+            ):
+                return touched
+        return family
+
+
+def _family(record: Record) -> Family:
+    value = dict(record.value)
+    value["scopes"] = tuple(value["scopes"])
+    return Family(**value)

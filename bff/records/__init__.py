@@ -1,0 +1,10 @@
+"""Grant records (refresh-token families, authorization and device codes) behind one protocol;
+`bff.backends` picks the backend from settings."""
+
+from __future__ import annotations
+
+from bff.records.base import Record, RecordStore, Value
+from bff.records.memory import MemoryRecordStore
+from bff.records.sqlite import SqliteRecordStore
+
+__all__ = ["MemoryRecordStore", "Record", "RecordStore", "SqliteRecordStore", "Value"]
