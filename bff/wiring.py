@@ -339,7 +339,12 @@ class Components:
                 api_public_url=settings.api_public_url,
             ),
             DeviceEndpoints(
-                guard=self.guard, pages=self.pages, sessions=self.sessions, revoker=self.revoker
+                guard=self.guard,
+                pages=self.pages,
+                sessions=self.sessions,
+                families=self.families,
+                clients=self.clients,
+                revoker=self.revoker,
             ),
             PasswordEndpoints(
                 guard=self.guard,

@@ -15,6 +15,8 @@ from bff.endpoints.guard import SessionGuard
 from bff.endpoints.rendering import PageRenderer
 from bff.endpoints.responses import sign_out, to_login
 from bff.errors import BadRequest, Forbidden, NotFound, Throttled
+from bff.oauth.clients import ClientStore
+from bff.oauth.families import Family, RefreshFamilies
 from bff.revocation import Revoker
 from bff.security.passwords import MAX_PASSWORD_LENGTH, Passwords, check_new_password
 from bff.security.ratelimit import RateLimit
@@ -45,10 +47,24 @@ class Device:
 
 
 @dataclass(frozen=True, kw_only=True)
+class App:
+    """An app or device holding a grant of the user's (a refresh family), as the page shows it."""
+
+    family_id: str
+    client_name: str
+    scopes: str
+    first_used: str
+    last_used: str
+    ip: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class DeviceEndpoints:
     guard: SessionGuard
     pages: PageRenderer
     sessions: SessionManager
+    families: RefreshFamilies
+    clients: ClientStore
     revoker: Revoker
 
     def routes(self) -> list[Route]:
@@ -56,6 +72,8 @@ class DeviceEndpoints:
             Route("/sessions", self.page, methods=["GET"]),
             Route("/sessions/revoke", self.revoke, methods=["POST"]),
             Route("/sessions/revoke-others", self.revoke_others, methods=["POST"]),
+            Route("/sessions/revoke-app", self.revoke_app, methods=["POST"]),
+            Route("/sessions/revoke-all", self.revoke_all, methods=["POST"]),
         ]
 
     async def page(self, request: Request) -> Response:
@@ -65,7 +83,46 @@ class DeviceEndpoints:
         live = await self.sessions.live(session.user_id)
         live.sort(key=lambda s: (s.sid != session.sid, -s.last_seen))
         devices = [_device(s, current=s.sid == session.sid) for s in live]
-        return await self.pages.render(request, session, "sessions.html", {"devices": devices})
+        apps = [await self._app(family) for family in await self.families.of_user(session.user_id)]
+        context = {"devices": devices, "apps": apps}
+        return await self.pages.render(request, session, "sessions.html", context)
+
+    async def revoke_app(self, request: Request) -> Response:
+        session, form = await self.guard.form(request)
+        if session is None:
+            return to_login("/sessions")
+        family_id = form.get("family", "")
+        family = (
+            await self.families.get(family_id) if 0 < len(family_id) <= MAX_SID_LENGTH else None
+        )
+        # another user's grant is not found, like an unknown one
+        if family is None or family.user_id != session.user_id:
+            raise NotFound("no such app")
+        await self.revoker.end_family(
+            family.family_id, event="family.revoked", request=request, forget_consent=True
+        )
+        return RedirectResponse("/sessions", status_code=303)
+
+    async def revoke_all(self, request: Request) -> Response:
+        """Sign out everywhere: every session (this one too) and every app."""
+        session, _ = await self.guard.form(request)
+        if session is None:
+            return to_login("/sessions")
+        await self.revoker.end_user(
+            session.user_id, apps=True, event=REVOKED_EVENT, request=request
+        )
+        return sign_out(RedirectResponse("/login", status_code=303))
+
+    async def _app(self, family: Family) -> App:
+        client = await self.clients.get(family.client_id)
+        return App(
+            family_id=family.family_id,
+            client_name=client.name if client else "A removed application",
+            scopes=" ".join(family.scopes),
+            first_used=_utc(family.created_at),
+            last_used=_utc(family.last_used_at),
+            ip=family.last_ip,
+        )
 
     async def revoke(self, request: Request) -> Response:
         session, form = await self.guard.form(request)
@@ -151,8 +208,8 @@ class PasswordEndpoints:
 
     async def _replace_sessions(self, request: Request, user: User, password: str) -> Response:
         await self.users.set_password_hash(user.id, await self.passwords.hash(password))
-        # every session ends, this one too: a new session id at every privilege change
-        await self.revoker.end_user(user.id, event=REVOKED_EVENT, request=request)
+        # every session and app grant ends, this session too: a new id at every privilege change
+        await self.revoker.end_user(user.id, apps=True, event=REVOKED_EVENT, request=request)
         cookie_value, fresh = await self.sessions.start(
             user_id=user.id,
             role=user.role,

@@ -1,15 +1,12 @@
-"""`python -m bff`: set up var/, manage users, keys and sessions."""
+"""`init` (var/ and the demo login) and `users add`."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
-import os
 import secrets
 import sys
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from typing import Any
 
 from bff.errors import BffError
 from bff.security.passwords import check_new_password
@@ -21,19 +18,7 @@ from bff.wiring import Components, opened
 DEMO_EMAIL = "demo@example.com"
 
 
-def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        settings = Settings.from_env(os.environ if env is None else env)
-        return int(asyncio.run(args.handler(settings, args)))
-    except BffError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bff")
-    commands = parser.add_subparsers(required=True)
+def add_commands(commands: Any) -> None:
     init = commands.add_parser("init", help="create var/ (secrets, keys) and the demo user")
     init.set_defaults(handler=_init)
     users = commands.add_parser("users", help="manage accounts").add_subparsers(required=True)
@@ -42,14 +27,6 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=ROLES, default="user")
     add.add_argument("--password", help="read from standard input when omitted")
     add.set_defaults(handler=_users_add)
-    keys = commands.add_parser("keys", help="the signing key ring").add_subparsers(required=True)
-    keys.add_parser("list", help="list keys and their state").set_defaults(handler=_keys_list)
-    keys.add_parser("rotate", help="publish a new key").set_defaults(handler=_keys_rotate)
-    sessions = commands.add_parser("sessions", help="sessions").add_subparsers(required=True)
-    revoke = sessions.add_parser("revoke", help="end every session of a user")
-    revoke.add_argument("--user", required=True, metavar="EMAIL")
-    revoke.set_defaults(handler=_sessions_revoke)
-    return parser
 
 
 async def _init(settings: Settings, args: argparse.Namespace) -> int:
@@ -105,41 +82,3 @@ def _read_password() -> str:
             raise BffError("the passwords do not match")
         return first
     return sys.stdin.readline().rstrip("\r\n")
-
-
-async def _keys_list(settings: Settings, args: argparse.Namespace) -> int:
-    ring = Components(settings).key_ring
-    ring.load_or_create()
-    signer, _ = ring.signer()
-    published = {key.kid for key in ring.published()}
-    for key in ring.keys():
-        state = (
-            "signing"
-            if key.kid == signer.kid
-            else ("published" if key.kid in published else "expired")
-        )
-        starts = datetime.fromtimestamp(key.sign_from, UTC).isoformat(timespec="seconds")
-        print(f"{key.kid}  {key.alg}  {state:<9}  signs from {starts}")
-    return 0
-
-
-async def _keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
-    components = Components(settings)
-    components.key_ring.load_or_create()
-    key = components.key_ring.rotate()
-    components.audit.event("key.rotated", kid=key.kid, sign_from=key.sign_from)
-    starts = datetime.fromtimestamp(key.sign_from, UTC).isoformat(timespec="seconds")
-    print(f"published {key.kid}; it signs from {starts} (after the JWKS cache time)")
-    return 0
-
-
-async def _sessions_revoke(settings: Settings, args: argparse.Namespace) -> int:
-    components = Components(settings)
-    async with opened(components.users, components.session_store, components.feed):
-        user = await components.users.by_email(normalize_email(args.user))
-        if user is None:
-            raise BffError(f"no user {args.user}")
-        # through the revoker: the running BFF and every API learn it from the shared feed
-        ended = await components.revoker.end_user(user.id, event="session.revoked")
-    print(f"ended {len(ended)} session(s) of {user.email}")
-    return 0
