@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from bff.clock import Clock
 from bff.counters import CounterStore
 from bff.errors import HTTPProblem, StoreUnavailable
+from bff.records import RecordStore
 from bff.revocation import RevocationFeed
 from bff.security.headers import SecurityHeadersMiddleware
 from bff.security.passwords import Passwords
@@ -42,6 +43,7 @@ def create_app(
     passwords: Passwords | None = None,
     clock: Clock | None = None,
     feed: RevocationFeed | None = None,
+    records: RecordStore | None = None,
     api_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Starlette:
     components = Components(
@@ -52,6 +54,7 @@ def create_app(
         users=users,
         passwords=passwords,
         feed=feed,
+        records=records,
         api_transport=api_transport,
     )
     app = Starlette(

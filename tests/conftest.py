@@ -22,6 +22,7 @@ from bff.app import create_app as create_bff
 from bff.clock import FrozenClock
 from bff.counters import CounterStore, MemoryCounterStore
 from bff.endpoints.revocations import RevocationStream
+from bff.records import MemoryRecordStore, RecordStore
 from bff.revocation import MemoryRevocationFeed
 from bff.security.passwords import Argon2Passwords
 from bff.sessions import MemorySessionStore, SessionStore
@@ -99,6 +100,11 @@ def counters() -> CounterStore:
     return MemoryCounterStore()
 
 
+@pytest.fixture
+def records() -> RecordStore:
+    return MemoryRecordStore()
+
+
 class InProcessFeed:
     """The API's revocation source wired to the BFF's own SSE frames, in-process:
     httpx.ASGITransport cannot stream a never-ending response, so this feeds the exact text of
@@ -173,6 +179,7 @@ async def system(
     api_settings: ApiSettings,
     store: SessionStore,
     counters: CounterStore,
+    records: RecordStore,
     clock: FrozenClock,
     passwords: Argon2Passwords,
 ) -> AsyncIterator[System]:
@@ -188,6 +195,7 @@ async def system(
         bff_settings,
         store=store,
         counters=counters,
+        records=records,
         clock=clock,
         passwords=SharedPasswords(passwords),
         feed=feed,

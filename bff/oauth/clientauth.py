@@ -38,8 +38,8 @@ class ClientAuthenticator:
         client_id, secret = _credentials(request, form)
         network = client_network(request.state.client_ip)
         # refused before any comparison while either count is over its limit
-        await self.failures_per_client.refuse_if_over(client_id, THROTTLED)
-        await self.failures_per_network.refuse_if_over(network, THROTTLED)
+        await self.failures_per_client.refuse_if_over(client_id, THROTTLED, at_limit=True)
+        await self.failures_per_network.refuse_if_over(network, THROTTLED, at_limit=True)
         client = await self.clients.get(client_id)
         if client is None or not _proves(client, secret):
             await self.failures_per_client.hit(client_id)

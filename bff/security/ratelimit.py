@@ -77,11 +77,12 @@ class RateLimit:
         if await self.hit(subject) > self.limit:
             await self.refuse_if_over(subject, message)
 
-    async def refuse_if_over(self, subject: str, message: str) -> None:
-        """Throttled while the subject's count is over the limit; counts nothing."""
+    async def refuse_if_over(self, subject: str, message: str, *, at_limit: bool = False) -> None:
+        """Throttled while the subject's count is over the limit (or, `at_limit`, has reached it:
+        a limit on failures refuses the next attempt once it is used up); counts nothing."""
         now = self._clock.now()
         count, ends = await self._counters.counter(self._key(subject), now=now)
-        if count > self.limit:
+        if count > self.limit or (at_limit and count >= self.limit):
             raise Throttled(message, retry_after=seconds_until(ends, now))
 
     async def reset(self, subject: str) -> None:

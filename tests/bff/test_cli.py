@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import os
 import stat
@@ -162,3 +163,95 @@ async def _user(database: Path, email: str) -> str:
     await store.close()
     assert user is not None
     return user.id
+
+
+def test_clients_add_prints_the_id_and_a_secret_once_on_lines_of_their_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = _env(tmp_path)
+    args = ["clients", "add", "Reports", "--grant", "client_credentials", "--scope", "notes:read"]
+    assert main(args, env=env) == 0
+    lines = capsys.readouterr().out.splitlines()
+    client_id = lines[0].removeprefix("client_id: ")
+    secret = lines[1].removeprefix("client_secret: ")
+    assert lines[0].startswith("client_id: c_") and lines[1].startswith("client_secret: ")
+    assert len(secret) >= 43  # 256 bits, base64url
+    database = (tmp_path / "var" / "bff.sqlite3").read_bytes()
+    assert secret.encode() not in database
+    assert hashlib.sha256(secret.encode()).hexdigest().encode() in database
+    assert main(["clients", "list"], env=env) == 0
+    listed = capsys.readouterr().out
+    assert client_id in listed and "confidential" in listed and secret not in listed
+    assert main(["clients", "rotate-secret", client_id], env=env) == 0
+    rotated = capsys.readouterr().out.splitlines()[1].removeprefix("client_secret: ")
+    assert rotated != secret
+    database = (tmp_path / "var" / "bff.sqlite3").read_bytes()
+    assert hashlib.sha256(secret.encode()).hexdigest().encode() not in database
+    assert main(["clients", "remove", client_id], env=env) == 0
+    assert main(["clients", "remove", client_id], env=env) == 2
+
+
+def test_a_public_client_gets_no_secret_and_bad_registrations_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = _env(tmp_path)
+    public = [
+        "clients",
+        "add",
+        "CLI",
+        "--grant",
+        "device_code",
+        "--scope",
+        "notes:read",
+        "--public",
+    ]
+    assert main(public, env=env) == 0
+    assert "client_secret" not in capsys.readouterr().out
+    for bad in (
+        ["--grant", "client_credentials", "--scope", "notes:read", "--public"],
+        ["--grant", "authorization_code", "--scope", "notes:read"],  # no redirect URI
+        [
+            "--grant",
+            "authorization_code",
+            "--scope",
+            "notes:read",
+            "--redirect-uri",
+            "http://x.example/cb",
+        ],
+        ["--grant", "client_credentials", "--scope", "everything"],
+    ):
+        assert main(["clients", "add", "Bad", *bad], env=env) == 2
+        assert "error:" in capsys.readouterr().err
+
+
+def test_sessions_revoke_ends_the_users_app_grants_too(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    assert (
+        main(["users", "add", "a@example.com", "--password", "long enough password"], env=env) == 0
+    )
+
+    async def grant() -> str:
+        components = Components(Settings.from_env(env))
+        async with opened(components.users, components.records):
+            user = await _user(tmp_path / "var" / "bff.sqlite3", "a@example.com")
+            family, _ = await components.families.start(
+                family_id="f_test",
+                client_id="c_x",
+                user_id=user,
+                role="user",
+                scopes=("notes:read",),
+                ip="",
+                refreshable=True,
+            )
+            return family.family_id
+
+    async def families_left() -> int:
+        components = Components(Settings.from_env(env))
+        async with opened(components.records):
+            user = await _user(tmp_path / "var" / "bff.sqlite3", "a@example.com")
+            return len(await components.families.of_user(user))
+
+    asyncio.run(grant())
+    assert asyncio.run(families_left()) == 1
+    assert main(["sessions", "revoke", "--user", "a@example.com"], env=env) == 0
+    assert asyncio.run(families_left()) == 0
