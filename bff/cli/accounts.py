@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from bff.errors import BffError
+from bff.oauth.clients import DEVICE_CODE, REFRESH_TOKEN, new_client
 from bff.security.passwords import check_new_password
 from bff.settings import Settings
 from bff.users import ROLES, normalize_email
@@ -16,6 +17,9 @@ from bff.varfiles import private_dir, write_private
 from bff.wiring import Components, opened
 
 DEMO_EMAIL = "demo@example.com"
+# the example device-flow CLI (examples/notes_cli.py): a public client with a well-known id, as
+# native apps have (it holds no secret, so the id is no secret either)
+NOTES_CLI_ID = "notes-cli"
 
 
 def add_commands(commands: Any) -> None:
@@ -52,7 +56,19 @@ async def _init(settings: Settings, args: argparse.Namespace) -> int:
             # a throwaway development login, kept owner-only so `make run` can show it again
             write_private(demo_file, f"{DEMO_EMAIL} {password}\n")
         email, password = demo_file.read_text().split()
+    async with opened(components.clients):
+        if await components.clients.get(NOTES_CLI_ID) is None:
+            client, _ = new_client(
+                name="Notes CLI",
+                grants=[DEVICE_CODE, REFRESH_TOKEN],
+                scopes=["notes:read notes:write"],
+                public=True,
+                client_id=NOTES_CLI_ID,
+                now=components.clock.now(),
+            )
+            await components.clients.add(client)
     print(f"Demo login: {email} / {password}  ({settings.public_url}/login)")
+    print(f"Device-flow client for examples/notes_cli.py: {NOTES_CLI_ID}")
     return 0
 
 

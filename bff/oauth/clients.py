@@ -87,6 +87,7 @@ def new_client(
     redirect_uris: Iterable[str] = (),
     public: bool = False,
     resource_server: bool = False,
+    client_id: str | None = None,
     now: float,
 ) -> tuple[Client, str | None]:
     """A validated new client and its secret (None for a public client): BadRequest naming the
@@ -97,7 +98,7 @@ def new_client(
     _check(name, grant_set, scope_list, uris, public=public)
     secret = None if public else new_secret()
     client = Client(
-        client_id=f"c_{secrets.token_urlsafe(12)}",
+        client_id=client_id or f"c_{secrets.token_urlsafe(12)}",
         name=name.strip(),
         secret_hash=None if secret is None else hash_secret(secret),
         grants=grant_set,

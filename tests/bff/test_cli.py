@@ -255,3 +255,16 @@ def test_sessions_revoke_ends_the_users_app_grants_too(tmp_path: Path) -> None:
     assert asyncio.run(families_left()) == 1
     assert main(["sessions", "revoke", "--user", "a@example.com"], env=env) == 0
     assert asyncio.run(families_left()) == 0
+
+
+def test_init_registers_the_example_clis_public_client_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = _env(tmp_path)
+    assert main(["init"], env=env) == 0
+    assert main(["init"], env=env) == 0
+    capsys.readouterr()
+    assert main(["clients", "list"], env=env) == 0
+    listed = capsys.readouterr().out
+    assert listed.count("notes-cli  Notes CLI  (public)") == 1
+    assert "urn:ietf:params:oauth:grant-type:device_code" in listed
