@@ -79,3 +79,19 @@ async def test_every_api_answer_forbids_content_sniffing(harness: ApiHarness) ->
         await harness.client.get("/nope"),
     ):
         assert response.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("claim", ["sid", "family", "role"])
+async def test_a_handle_claim_that_is_not_a_string_is_refused(
+    harness: ApiHarness, claim: str
+) -> None:
+    response = await harness.me(harness.token(**{claim: 5}))
+    assert response.status_code == 401
+    assert "must be a string" in response.headers["www-authenticate"]
+
+
+async def test_a_token_from_a_refresh_family_is_accepted_with_its_handle(
+    harness: ApiHarness,
+) -> None:
+    response = await harness.me(harness.token(family="f_abc", client_id="c_app"))
+    assert response.status_code == 200 and response.json()["client_id"] == "c_app"

@@ -144,3 +144,11 @@ async def test_feed_outage_fails_closed_after_the_lag_and_resumes_from_the_last_
         _check(listener, sid="s2")  # reconnected and replayed: accepted again
         group.cancel_scope.cancel()
     assert source.connections == [None, "41"]
+
+
+def test_a_revoked_refresh_family_kills_the_tokens_minted_from_it() -> None:
+    revoked = RevocationList(clock=FrozenClock())
+    revoked.apply(_revoke("family", "f_1"))
+    assert revoked.is_revoked(sid=None, jti="x", sub="u", iat=0, family="f_1")
+    assert not revoked.is_revoked(sid=None, jti="x", sub="u", iat=0, family="f_2")
+    assert not revoked.is_revoked(sid=None, jti="x", sub="u", iat=0)
