@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.api.conftest import ApiHarness
@@ -85,7 +87,8 @@ async def test_every_api_answer_forbids_content_sniffing(harness: ApiHarness) ->
 async def test_a_handle_claim_that_is_not_a_string_is_refused(
     harness: ApiHarness, claim: str
 ) -> None:
-    response = await harness.me(harness.token(**{claim: 5}))
+    overrides: dict[str, Any] = {claim: 5}
+    response = await harness.me(harness.token(**overrides))
     assert response.status_code == 401
     assert "must be a string" in response.headers["www-authenticate"]
 
