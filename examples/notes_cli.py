@@ -399,10 +399,12 @@ def login(server: AuthServer, store: CredentialFile, *, now: Clock, sleep: Sleep
 
 
 def previous_grant(store: CredentialFile, server: AuthServer) -> Credentials | None:
-    with contextlib.suppress(CliError):
+    """The grant a new login replaces, when it is this server's (an unreadable file holds none)."""
+    try:
         credentials = store.load()
-        return credentials if credentials and server.owns(credentials) else None
-    return None
+    except CliError:
+        return None
+    return credentials if credentials is not None and server.owns(credentials) else None
 
 
 def await_approval(
@@ -456,9 +458,10 @@ def parser() -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(
         prog="notes_cli.py", description="Your notes from the command line, signed in by code."
     )
-    cli.add_argument("--issuer", help=f"the sign-in server (NOTES_ISSUER; {DEFAULT_ISSUER})")
-    cli.add_argument("--api", help=f"the notes API (NOTES_API; {DEFAULT_API})")
-    cli.add_argument("--client-id", help=f"(NOTES_CLIENT_ID; {DEFAULT_CLIENT_ID})")
+    option = cli.add_argument
+    option("--issuer", metavar="URL", help=f"sign-in server [$NOTES_ISSUER, {DEFAULT_ISSUER}]")
+    option("--api", metavar="URL", help=f"notes API [$NOTES_API, {DEFAULT_API}]")
+    option("--client-id", metavar="ID", help=f"client id [$NOTES_CLIENT_ID, {DEFAULT_CLIENT_ID}]")
     commands = cli.add_subparsers(dest="command", required=True)
     commands.add_parser("login", help="sign in with a code you approve in a browser")
     commands.add_parser("logout", help="revoke this app's access and delete its credentials")
@@ -466,8 +469,8 @@ def parser() -> argparse.ArgumentParser:
     actions = notes.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="your notes, newest first")
     add = actions.add_parser("add", help="add a note")
-    add.add_argument("title")
-    add.add_argument("--body", default="")
+    add.add_argument("title", help="1 to 200 characters")
+    add.add_argument("--body", metavar="TEXT", default="", help="the note's text (none by default)")
     return cli
 
 
