@@ -259,11 +259,16 @@ def test_cli_signs_in_by_device_code_and_is_signed_out_within_a_second_of_a_revo
     with page.expect_response(is_revoke_app) as revoked:
         clicked = time.monotonic()
         app.get_by_role("button", name="Revoke").click()
+    answered = time.monotonic() - clicked
     assert revoked.value.status == 303
     refused, runs = first_refusal(cli, clicked + REVOCATION_BUDGET)
     latency = time.monotonic() - clicked
 
-    print(f"revoke click to the CLI's refusal: {latency * 1000:.0f} ms ({runs} run(s))")
+    # most of it is the browser's POST and each CLI run's interpreter start, not the revocation
+    print(
+        f"revoke click to the CLI's refusal: {latency * 1000:.0f} ms (the revoke answered after "
+        f"{answered * 1000:.0f} ms, then {runs} CLI run(s))"
+    )
     assert refused.returncode == 1, refused.stdout
     assert refused.stderr.strip() == SIGNED_OUT
     assert latency < REVOCATION_BUDGET
