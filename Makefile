@@ -22,8 +22,8 @@ run: install
 	$(VENV)/bin/honcho start
 
 test: install system-deps
-	$(VENV)/bin/ruff check bff api contract serving tests e2e bench
-	$(VENV)/bin/ruff format --check bff api contract serving tests e2e bench
+	$(VENV)/bin/ruff check bff api contract serving tests e2e bench examples
+	$(VENV)/bin/ruff format --check bff api contract serving tests e2e bench examples
 	$(PY) -m mypy
 	$(PY) -m pytest tests
 	$(PY) -m pytest e2e

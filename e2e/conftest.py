@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext
+from playwright.sync_api import BrowserContext, Page
 
 from bff.testing.launcher import ProcessGroup, free_port
 from bff.testing.servers import uvicorn_app
@@ -31,6 +31,7 @@ CHROMIUM_ARGS = [
 START_TIMEOUT = 15.0
 ACTION_TIMEOUT_MS = 10_000
 E2E_EMAIL = "e2e@example.com"
+JWT_PREFIX = "eyJ"  # base64url of '{"': every JWT starts with it
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,13 @@ def _run_cli(env: dict[str, str], *args: str) -> None:
     )
     if result.returncode != 0:
         pytest.fail(f"python -m bff {args[0]} failed ({result.returncode}):\n{result.stderr}")
+
+
+def fill_sign_in(page: Page, stack: Stack, *, password: str | None = None) -> None:
+    """Sign in on the form the page shows (at /login, or where a page sent the user to sign in)."""
+    page.fill('#login-form input[name="email"]', stack.email)
+    page.fill('#login-form input[name="password"]', password or stack.password)
+    page.click('#login-form button[type="submit"]')
 
 
 @pytest.fixture(scope="session")

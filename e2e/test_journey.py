@@ -9,18 +9,15 @@ import time
 import httpx
 from playwright.sync_api import BrowserContext, Cookie, Page, Request, Response, expect
 
-from e2e.conftest import Stack
+from e2e.conftest import JWT_PREFIX, Stack, fill_sign_in
 
 SESSION_COOKIE = "__Host-sid"
-JWT_PREFIX = "eyJ"  # base64url of '{"': every JWT starts with it
 JSON_CALL = {"X-CSRF": "1"}
 
 
 def sign_in(page: Page, stack: Stack, *, password: str | None = None) -> None:
     page.goto("/login")
-    page.fill('#login-form input[name="email"]', stack.email)
-    page.fill('#login-form input[name="password"]', password or stack.password)
-    page.click('#login-form button[type="submit"]')
+    fill_sign_in(page, stack, password=password)
 
 
 def is_login_post(response: Response) -> bool:
