@@ -94,6 +94,9 @@ def _error(
 ) -> Response:
     if _wants_json(request):
         body = {"error": code, "error_description": description}
+        if request.url.path.startswith("/oauth/"):
+            # RFC 6749 §5.1: every token endpoint answer, errors too, is uncached
+            headers = {**headers, "Pragma": "no-cache"}
         return JSONResponse(body, status_code=status, headers=headers)
     html = f"<!doctype html><title>{status}</title><h1>{status}</h1><p>{_escape(description)}</p>"
     return HTMLResponse(html, status_code=status, headers=headers)

@@ -71,6 +71,7 @@ CLIENT_AUTH_FAILURES = (10, 5 * 60)  # per client id: failures, window
 NETWORK_AUTH_FAILURES = (100, 5 * 60)  # per client network
 DEVICE_GUESSES = (10, 15 * 60)  # user codes tried per user
 NETWORK_DEVICE_GUESSES = (30, 15 * 60)  # per client network
+DEVICE_STARTS = (60, 10 * 60)  # device authorizations started per client network
 
 
 class Components:
@@ -344,6 +345,7 @@ class Components:
                 sessions=self.sessions,
                 families=self.families,
                 clients=self.clients,
+                consents=self.consents,
                 revoker=self.revoker,
             ),
             PasswordEndpoints(
@@ -394,6 +396,7 @@ class Components:
                     audience=settings.audience,
                     clock=self.clock,
                 ),
+                device_starts=self.rate_limit("device-start-network", *DEVICE_STARTS),
                 revoker=self.revoker,
                 audit=self.audit,
                 clock=self.clock,

@@ -72,12 +72,15 @@ async def _list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _remove(settings: Settings, args: argparse.Namespace) -> int:
+    """Remove a client and end what it holds: its grants (refresh families, and through the feed
+    their access tokens at every API) and its consents."""
     components = Components(settings)
-    async with opened(components.clients):
+    async with opened(components.clients, components.consents, components.records, components.feed):
         if not await components.clients.remove(args.client_id):
             raise BffError(f"no client {args.client_id}")
+        ended = await components.revoker.end_client(args.client_id)
     components.audit.event("client.removed", client_id=args.client_id)
-    print(f"removed {args.client_id}")
+    print(f"removed {args.client_id}; ended {ended} grant(s)")
     return 0
 
 

@@ -16,6 +16,7 @@ from bff.endpoints.rendering import PageRenderer
 from bff.endpoints.responses import sign_out, to_login
 from bff.errors import BadRequest, Forbidden, NotFound, Throttled
 from bff.oauth.clients import ClientStore
+from bff.oauth.consents import ConsentStore
 from bff.oauth.families import Family, RefreshFamilies
 from bff.revocation import Revoker
 from bff.security.passwords import MAX_PASSWORD_LENGTH, Passwords, check_new_password
@@ -26,6 +27,7 @@ from bff.useragent import summarize
 from bff.users import User, UserStore
 
 REVOKED_EVENT = "session.revoked"
+REMOVED = "A removed application"
 MAX_SID_LENGTH = 64
 WRONG_PASSWORD = "The current password is not correct."
 MISMATCH = "The new password and its confirmation do not match."
@@ -48,9 +50,11 @@ class Device:
 
 @dataclass(frozen=True, kw_only=True)
 class App:
-    """An app or device holding a grant of the user's (a refresh family), as the page shows it."""
+    """An app or device holding a grant of the user's (a refresh family), or an app the user
+    allowed that holds none right now (its consent would let it back in), as the page shows it."""
 
-    family_id: str
+    family_id: str  # "" for a consent without a live grant
+    client_id: str
     client_name: str
     scopes: str
     first_used: str
@@ -65,6 +69,7 @@ class DeviceEndpoints:
     sessions: SessionManager
     families: RefreshFamilies
     clients: ClientStore
+    consents: ConsentStore
     revoker: Revoker
 
     def routes(self) -> list[Route]:
@@ -83,25 +88,35 @@ class DeviceEndpoints:
         live = await self.sessions.live(session.user_id)
         live.sort(key=lambda s: (s.sid != session.sid, -s.last_seen))
         devices = [_device(s, current=s.sid == session.sid) for s in live]
-        apps = [await self._app(family) for family in await self.families.of_user(session.user_id)]
-        context = {"devices": devices, "apps": apps}
+        context = {"devices": devices, "apps": await self._apps(session.user_id)}
         return await self.pages.render(request, session, "sessions.html", context)
 
     async def revoke_app(self, request: Request) -> Response:
+        """Revoke one grant (`family`), or everything one app holds of the user (`client`: its
+        grants and the consent that would let it back in without asking)."""
         session, form = await self.guard.form(request)
         if session is None:
             return to_login("/sessions")
-        family_id = form.get("family", "")
-        family = (
-            await self.families.get(family_id) if 0 < len(family_id) <= MAX_SID_LENGTH else None
-        )
-        # another user's grant is not found, like an unknown one
-        if family is None or family.user_id != session.user_id:
-            raise NotFound("no such app")
-        await self.revoker.end_family(
-            family.family_id, event="family.revoked", request=request, forget_consent=True
-        )
+        family_id, client_id = form.get("family", ""), form.get("client", "")
+        ended = await self._revocable(session.user_id, family_id, client_id)
+        for family in ended:
+            await self.revoker.end_family(family.family_id, event="family.revoked", request=request)
+        await self.consents.forget(session.user_id, client_id or ended[0].client_id)
         return RedirectResponse("/sessions", status_code=303)
+
+    async def _revocable(self, user_id: str, family_id: str, client_id: str) -> list[Family]:
+        # another user's grant is not found, like an unknown one
+        if family_id:
+            valid = len(family_id) <= MAX_SID_LENGTH
+            family = await self.families.get(family_id) if valid else None
+            if family is None or family.user_id != user_id:
+                raise NotFound("no such app")
+            return [family]
+        ended = [f for f in await self.families.of_user(user_id) if f.client_id == client_id]
+        consented = {c for c, _, _ in await self.consents.clients_of(user_id)}
+        if not client_id or not (ended or client_id in consented):
+            raise NotFound("no such app")
+        return ended
 
     async def revoke_all(self, request: Request) -> Response:
         """Sign out everywhere: every session (this one too) and every app."""
@@ -113,11 +128,35 @@ class DeviceEndpoints:
         )
         return sign_out(RedirectResponse("/login", status_code=303))
 
+    async def _apps(self, user_id: str) -> list[App]:
+        families = await self.families.of_user(user_id)
+        apps = [await self._app(family) for family in families]
+        holding = {family.client_id for family in families}
+        allowed: dict[str, tuple[tuple[str, ...], float]] = {}
+        for client_id, scopes, granted_at in await self.consents.clients_of(user_id):
+            if client_id not in holding:
+                allowed[client_id] = scopes, granted_at
+        for client_id, (scopes, granted_at) in allowed.items():
+            client = await self.clients.get(client_id)
+            apps.append(
+                App(
+                    family_id="",
+                    client_id=client_id,
+                    client_name=client.name if client else REMOVED,
+                    scopes=" ".join(scopes),
+                    first_used=_utc(granted_at),
+                    last_used="allowed, not signed in now",
+                    ip="",
+                )
+            )
+        return apps
+
     async def _app(self, family: Family) -> App:
         client = await self.clients.get(family.client_id)
         return App(
             family_id=family.family_id,
-            client_name=client.name if client else "A removed application",
+            client_id=family.client_id,
+            client_name=client.name if client else REMOVED,
             scopes=" ".join(family.scopes),
             first_used=_utc(family.created_at),
             last_used=_utc(family.last_used_at),

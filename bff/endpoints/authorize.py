@@ -10,6 +10,7 @@ scope set. Only S256 PKCE is accepted; `plain` and a missing challenge are refus
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -40,6 +41,9 @@ PARAMS = (
     "code_challenge_method",
 )
 MAX_STATE = 1024
+CSP_SOURCE = re.compile(
+    r"(https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?|https?://\[[0-9a-fA-F:]+\](:[0-9]{1,5})?|[a-z][a-z0-9+.\-]*:)"
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,13 +99,20 @@ class AuthorizeEndpoints:
             asked = self._validate(params, client, redirect_uri, given, session)
         except RedirectError as error:
             return self._redirect(redirect_uri, params.get("state"), error=error)
-        if await self.consents.covers(session.user_id, client.client_id, asked.scopes):
+        # a public client's identity cannot be assured (any program may claim its id and listen
+        # on a loopback port): it is asked every time (RFC 8252 §8.6, RFC 6749 §10.2)
+        remembered = not client.public and await self.consents.covers(
+            session.user_id, client.client_id, asked.scopes
+        )
+        if remembered:
             return await self._issue(request, session, asked)
         context = {
             "client": client,
             "scopes": scope_rules.described(asked.scopes),
             "params": asked.params,
         }
+        # the form's answer redirects to the client: the page's form-action must allow it
+        request.state.form_targets = tuple(filter(None, [form_action_source(redirect_uri)]))
         return await self.pages.render(request, session, "consent.html", context)
 
     async def _decide(self, request: Request) -> Response:
@@ -157,7 +168,10 @@ class AuthorizeEndpoints:
         given: bool,
         session: Session,
     ) -> AuthorizationRequest:
-        if params.get("response_type") != "code":
+        response_type = params.get("response_type")
+        if not response_type:
+            raise RedirectError("invalid_request", "response_type is required")
+        if response_type != "code":
             raise RedirectError("unsupported_response_type", "response_type must be code")
         if AUTHORIZATION_CODE not in client.grants:
             raise RedirectError("unauthorized_client", "this client may not use codes")
@@ -230,6 +244,20 @@ class AuthorizeEndpoints:
                 request, "oauth_error.html", {**context, "session": None}, status_code=400
             )
         return await self.pages.render(request, session, "oauth_error.html", context, status=400)
+
+
+def form_action_source(uri: str) -> str:
+    """The CSP source that allows a redirect to `uri`: its origin, or its private-use scheme;
+    "" for anything that could not be written safely into the header."""
+    parts = urlsplit(uri)
+    source = (
+        f"{parts.scheme}://{parts.netloc}"
+        if parts.scheme in ("http", "https")
+        else f"{parts.scheme}:"
+    )
+    # a registered URI is validated, but a header is no place to trust that: nothing that could
+    # end the directive (";", ",", quotes, space) is ever written
+    return source if CSP_SOURCE.fullmatch(source) else ""
 
 
 def _single_params(request: Request) -> dict[str, str]:

@@ -87,7 +87,6 @@ class DeviceCodeEndpoints:
             code, user_id=session.user_id, role=session.role, approve=allow
         ):
             return await self._enter(request, session, typed=typed, error=UNKNOWN, status=400)
-        await self.guesses_per_user.reset(session.user_id)
         self.audit.event(
             "device.approved" if allow else "device.denied",
             request,

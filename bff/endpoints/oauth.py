@@ -28,6 +28,7 @@ from bff.oauth.families import RefreshFamilies
 from bff.oauth.grants import TokenGrants, grant_type_of
 from bff.records import RecordStore
 from bff.revocation import Revoker
+from bff.security.ratelimit import RateLimit, client_network
 from bff.sessions.base import SessionStore
 from contract.tokens import FAMILY_CLAIM, SESSION_CLAIM
 
@@ -59,6 +60,7 @@ class OAuthEndpoints:
     sessions: SessionStore
     records: RecordStore
     access_tokens: AccessTokenReader
+    device_starts: RateLimit  # per client network: each start stores a grant for 20 minutes
     revoker: Revoker
     audit: Audit
     clock: Clock
@@ -81,6 +83,8 @@ class OAuthEndpoints:
     async def device_authorization(self, request: Request) -> Response:
         form = await oauth_form(request)
         client = await self.authenticator.authenticate(request, form)
+        network = client_network(request.state.client_ip)
+        await self.device_starts.enforce(network, "too many device sign-ins started: slow down")
         if DEVICE_CODE not in client.grants:
             raise UnauthorizedClient("this client may not use the device authorization grant")
         scopes = scope_rules.requested(form.get("scope"), client.scopes)

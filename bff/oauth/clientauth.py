@@ -37,12 +37,14 @@ class ClientAuthenticator:
     async def authenticate(self, request: Request, form: dict[str, str]) -> Client:
         client_id, secret = _credentials(request, form)
         network = client_network(request.state.client_ip)
-        # refused before any comparison while either count is over its limit
-        await self.failures_per_client.refuse_if_over(client_id, THROTTLED, at_limit=True)
+        # per client *from a network*: client ids are public, so a count per id alone would let
+        # anyone lock a client out; refused before any comparison once a count is used up
+        pair = f"{len(client_id)}:{client_id}:{network}"
+        await self.failures_per_client.refuse_if_over(pair, THROTTLED, at_limit=True)
         await self.failures_per_network.refuse_if_over(network, THROTTLED, at_limit=True)
         client = await self.clients.get(client_id)
         if client is None or not _proves(client, secret):
-            await self.failures_per_client.hit(client_id)
+            await self.failures_per_client.hit(pair)
             await self.failures_per_network.hit(network)
             self.audit.event("client.auth_failed", request, client_id=client_id[:MAX_CLIENT_ID])
             raise InvalidClient()
@@ -67,9 +69,9 @@ def _credentials(request: Request, form: dict[str, str]) -> tuple[str, str | Non
         return client_id, secret
     if not form_id or len(form_id) > MAX_CLIENT_ID:
         raise InvalidClient()
-    if form_secret is not None and (not form_secret or len(form_secret) > MAX_SECRET):
+    if form_secret is not None and len(form_secret) > MAX_SECRET:
         raise InvalidClient()
-    return form_id, form_secret
+    return form_id, form_secret or None  # an empty secret is no secret, as in a Basic header
 
 
 def _basic(header: str) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import sqlite3
 from collections.abc import Iterable
@@ -32,6 +33,7 @@ GRANT_ALIASES = {"device_code": DEVICE_CODE}
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 MAX_NAME_LENGTH = 100
 MAX_REDIRECT_LENGTH = 2000
+HOSTNAME = re.compile(r"[A-Za-z0-9.\-]{1,253}|[0-9a-fA-F:]{2,39}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,6 +150,10 @@ def redirect_uri_problem(uri: str) -> str | None:
         return "not a URL"
     if parts.fragment or "#" in uri:
         return "a redirect URI must not have a fragment"
+    if parts.username or parts.password:
+        return "a redirect URI must not carry credentials"
+    if parts.scheme in ("http", "https") and not HOSTNAME.fullmatch(parts.hostname or ""):
+        return "the host must be a DNS name or an IP address"
     if parts.scheme == "https" and parts.hostname:
         return None
     if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:

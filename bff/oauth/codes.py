@@ -38,6 +38,7 @@ class AuthorizationCode:
     role: str
     scopes: tuple[str, ...]
     family_id: str
+    issued_at: float
     expires_at: float
     used: bool = False
 
@@ -82,6 +83,7 @@ class AuthorizationCodes:
             role=role,
             scopes=scopes,
             family_id=new_family_id(),
+            issued_at=now,
             expires_at=now + CODE_SECONDS,
         )
         await self._records.insert(
@@ -111,7 +113,7 @@ class AuthorizationCodes:
         if now >= grant.expires_at:
             raise InvalidGrant("the authorization code has expired")
         if not hmac.compare_digest(grant.client_id, client_id):
-            raise InvalidGrant("the authorization code was issued to another client")
+            raise InvalidGrant("the authorization code is unknown or has expired")
         if grant.redirect_uri_given or redirect_uri is not None:
             if redirect_uri is None or not hmac.compare_digest(grant.redirect_uri, redirect_uri):
                 raise InvalidGrant("redirect_uri does not match the authorization request")

@@ -34,6 +34,14 @@ class ConsentStore(Protocol):
         """Forget the user's consents for one client, or for every client."""
         ...
 
+    async def forget_client(self, client_id: str) -> None:
+        """Forget every user's consents for a client (it was removed)."""
+        ...
+
+    async def clients_of(self, user_id: str) -> list[tuple[str, tuple[str, ...], float]]:
+        """The clients the user consented to: (client id, scopes, when), one row per consent."""
+        ...
+
 
 class SqliteConsentStore(SqliteStore):
     SCHEMA = _SCHEMA
@@ -65,6 +73,20 @@ class SqliteConsentStore(SqliteStore):
                 (user_id, client_id),
             )
 
+    async def forget_client(self, client_id: str) -> None:
+        self._run("DELETE FROM oauth_consents WHERE client_id = ?", (client_id,))
+
+    async def clients_of(self, user_id: str) -> list[tuple[str, tuple[str, ...], float]]:
+        rows = self._run(
+            "SELECT client_id, scopes, granted_at FROM oauth_consents WHERE user_id = ? "
+            "ORDER BY granted_at",
+            (user_id,),
+        )
+        return [
+            (str(row["client_id"]), tuple(str(row["scopes"]).split()), float(row["granted_at"]))
+            for row in rows
+        ]
+
 
 class MemoryConsentStore(MemoryStore):
     """Consents in a dict: for tests."""
@@ -84,3 +106,15 @@ class MemoryConsentStore(MemoryStore):
         for key in [k for k in self._granted if k[0] == user_id]:
             if client_id is None or key[1] == client_id:
                 del self._granted[key]
+
+    async def forget_client(self, client_id: str) -> None:
+        for key in [k for k in self._granted if k[1] == client_id]:
+            del self._granted[key]
+
+    async def clients_of(self, user_id: str) -> list[tuple[str, tuple[str, ...], float]]:
+        return [
+            (client_id, tuple(sorted(scopes)), 0.0)
+            for (user, client_id), granted in self._granted.items()
+            if user == user_id
+            for scopes in granted
+        ]

@@ -50,6 +50,7 @@ class DeviceGrant:
     status: Status = "pending"
     user_id: str = ""
     role: str = ""
+    decided_at: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,7 +124,9 @@ class DeviceGrants:
                 return False
             key, record, grant = found
             status: Status = "approved" if approve else "denied"
-            decided = replace(grant, status=status, user_id=user_id, role=role)
+            decided = replace(
+                grant, status=status, user_id=user_id, role=role, decided_at=self._clock.now()
+            )
             if await self._store(key, record, decided):
                 return True
         return False

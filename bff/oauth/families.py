@@ -22,7 +22,11 @@ from bff.records import Record, RecordStore
 from contract.tokens import ACCEPTANCE_BOUND
 
 FAMILY = "family"
+CLIENT_FAMILY = "client-family"
 REFRESH = "refresh"
+USER_CLOSED = "user-closed"
+# longer than any pending grant lives (a device code: 10 minutes, then remembered 10 more)
+PENDING_SECONDS = 30 * 60
 TOUCH_ATTEMPTS = 3  # last-use bookkeeping is best effort under contention
 MAX_REPEAT_CHAIN = 5
 
@@ -40,6 +44,9 @@ class FamilyPolicy:
 class Family:
     family_id: str
     client_id: str
+    # the registration it was granted to: a client removed and registered again under the same
+    # id does not inherit the old registration's grants
+    client_registered_at: float
     user_id: str
     role: str
     scopes: tuple[str, ...]
@@ -81,6 +88,7 @@ class RefreshFamilies:
         *,
         family_id: str,
         client_id: str,
+        client_registered_at: float,
         user_id: str,
         role: str,
         scopes: tuple[str, ...],
@@ -94,6 +102,7 @@ class RefreshFamilies:
         family = Family(
             family_id=family_id,
             client_id=client_id,
+            client_registered_at=client_registered_at,
             user_id=user_id,
             role=role,
             scopes=scopes,
@@ -108,10 +117,16 @@ class RefreshFamilies:
             FAMILY, family_id, asdict(family), expires_at=absolute, now=now, index=user_id
         ):
             raise ValueError("a family with this handle exists")  # 128 random bits: a bug
+        # filed by client too, so removing a client can end every grant it holds
+        await self._records.insert(
+            CLIENT_FAMILY, family_id, {}, expires_at=absolute, now=now, index=client_id
+        )
         token = await self._issue(family, now) if refreshable else None
         return family, token
 
-    async def rotate(self, token: str, *, client_id: str, ip: str) -> Rotation:
+    async def rotate(
+        self, token: str, *, client_id: str, registered_at: float, ip: str
+    ) -> Rotation:
         now = self._clock.now()
         held = await self._records.get(REFRESH, hash_token(token), now=now)
         if held is None:
@@ -119,7 +134,7 @@ class RefreshFamilies:
         family = await self.get(str(held.value["family"]))
         if family is None or family.revoked or not family.refreshable:
             return Rotation(outcome="invalid")
-        if family.client_id != client_id:
+        if family.client_id != client_id or family.client_registered_at != registered_at:
             return Rotation(outcome="wrong_client", family=family)  # bound to its client
         if not family.live(now):
             return Rotation(outcome="expired", family=family)
@@ -168,6 +183,39 @@ class RefreshFamilies:
             ):
                 return revoked
         raise RuntimeError("the family kept changing while it was revoked")
+
+    async def close_pending(self, user_id: str) -> None:
+        """From now on, no grant the user gave before now may start a family (an authorization
+        code or a device approval not redeemed yet): "sign out everywhere" means everywhere."""
+        now = self._clock.now()
+        key = user_id
+        for _ in range(TOUCH_ATTEMPTS * 3):
+            held = await self._records.get(USER_CLOSED, key, now=now)
+            if held is None:
+                if await self._records.insert(
+                    USER_CLOSED, key, {"at": now}, expires_at=now + PENDING_SECONDS, now=now
+                ):
+                    return
+                continue
+            if await self._records.replace(
+                USER_CLOSED,
+                key,
+                {"at": now},
+                version=held.version,
+                expires_at=now + PENDING_SECONDS,
+                now=now,
+            ):
+                return
+
+    async def closed_since(self, user_id: str) -> float:
+        """When the user last closed every pending grant (0 when never, or long ago)."""
+        held = await self._records.get(USER_CLOSED, user_id, now=self._clock.now())
+        return 0.0 if held is None else float(held.value["at"])
+
+    async def of_client(self, client_id: str) -> list[str]:
+        """The handles of every family granted to a client, live or not."""
+        now = self._clock.now()
+        return [key for key, _ in await self._records.indexed(CLIENT_FAMILY, client_id, now=now)]
 
     async def of_user(self, user_id: str) -> list[Family]:
         """The user's live families, oldest first."""

@@ -76,6 +76,7 @@ class TokenGrants:
             family_id=code.family_id,
             user_id=code.user_id,
             scopes=code.scopes,
+            given_at=code.issued_at,
             request=request,
         )
 
@@ -90,6 +91,7 @@ class TokenGrants:
             family_id=approved.family_id,
             user_id=approved.user_id,
             scopes=approved.scopes,
+            given_at=approved.decided_at,
             request=request,
         )
 
@@ -100,8 +102,11 @@ class TokenGrants:
         family_id: str,
         user_id: str,
         scopes: tuple[str, ...],
+        given_at: float,
         request: Request,
     ) -> TokenResponse:
+        if given_at <= await self.families.closed_since(user_id):
+            raise InvalidGrant("the user has signed out everywhere since granting this")
         user = await self.users.by_id(user_id)
         if user is None:
             raise InvalidGrant("the user who granted this no longer exists")
@@ -121,8 +126,16 @@ class TokenGrants:
     async def _refresh(
         self, client: Client, form: dict[str, str], request: Request
     ) -> TokenResponse:
+        refresh_token = _required(form, "refresh_token")
+        found = await self.families.find(refresh_token)
+        if found is not None and found[0].client_id == client.client_id:
+            # a request refused for its scope changes nothing: checked before the token is spent
+            scope_rules.requested(form.get("scope"), found[0].scopes)
         rotation = await self.families.rotate(
-            _required(form, "refresh_token"), client_id=client.client_id, ip=request.state.client_ip
+            refresh_token,
+            client_id=client.client_id,
+            registered_at=client.created_at,
+            ip=request.state.client_ip,
         )
         family = rotation.family
         if rotation.outcome == "reused" and family is not None:
@@ -130,13 +143,22 @@ class TokenGrants:
             raise InvalidGrant("the refresh token was already used: the grant is revoked")
         if rotation.outcome not in ("rotated", "repeated") or family is None:
             raise InvalidGrant("the refresh token is invalid, expired or revoked")
-        # scope can only narrow (RFC 6749 §6); the family keeps what was granted
-        scopes = scope_rules.requested(form.get("scope"), family.scopes)
+        user = await self.users.by_id(family.user_id)
+        if user is None:
+            raise InvalidGrant("the user who granted this no longer exists")
+        # scope can only narrow (RFC 6749 §6), and never past what the user holds today
+        scopes = scope_rules.for_user(
+            scope_rules.requested(form.get("scope"), family.scopes), user.role
+        )
+        if not scopes:
+            raise InvalidGrant("the user no longer holds any of the granted scopes")
         if rotation.outcome == "repeated":
             self.audit.event(
                 "refresh.repeated", request, user_id=family.user_id, family=family.family_id
             )
-        return self.issuer.from_family(family, scopes, rotation.refresh_token, request)
+        return self.issuer.from_family(
+            family, scopes, rotation.refresh_token, request, role=user.role
+        )
 
 
 def grant_type_of(form: dict[str, str]) -> str:

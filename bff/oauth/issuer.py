@@ -49,13 +49,14 @@ class TokenIssuer:
         family, refresh_token = await self.families.start(
             family_id=family_id,
             client_id=client.client_id,
+            client_registered_at=client.created_at,
             user_id=user_id,
             role=role,
             scopes=scopes,
             ip=request.state.client_ip,
             refreshable=REFRESH_TOKEN in client.grants,
         )
-        return self.from_family(family, scopes, refresh_token, request)
+        return self.from_family(family, scopes, refresh_token, request, role=role)
 
     def from_family(
         self,
@@ -63,6 +64,8 @@ class TokenIssuer:
         scopes: tuple[str, ...],
         refresh_token: str | None,
         request: Request,
+        *,
+        role: str,
     ) -> TokenResponse:
         minted = self.minter.mint(
             sub=family.user_id,
@@ -70,7 +73,7 @@ class TokenIssuer:
             client_id=family.client_id,
             ttl=self.ttl,
             family=family.family_id,
-            role=family.role,
+            role=role,
         )
         self.audit.event(
             "token.minted",

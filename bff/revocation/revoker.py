@@ -73,6 +73,8 @@ class Revoker:
             await self._forget(session)
             self._audit.event(event, request, user_id=user_id, sid=session.sid)
         if apps:
+            # codes and device approvals not yet redeemed die too: none issued before now counts
+            await self._families.close_pending(user_id)
             for family in await self._families.of_user(user_id):
                 await self.end_family(family.family_id, event="family.revoked", request=request)
             await self._consents.forget(user_id)
@@ -84,7 +86,6 @@ class Revoker:
         *,
         event: str,
         request: Request | None = None,
-        forget_consent: bool = False,
     ) -> Family | None:
         """Revoke a refresh family: its refresh token stops working at once, and the APIs refuse
         every access token minted from it. The family, if it was live."""
@@ -100,9 +101,15 @@ class Revoker:
                 family=family.family_id,
                 client_id=family.client_id,
             )
-            if forget_consent:
-                await self._consents.forget(family.user_id, family.client_id)
         return family
+
+    async def end_client(self, client_id: str) -> int:
+        """Everything a removed client holds: every family granted to it, and every consent."""
+        ended = 0
+        for family_id in await self._families.of_client(client_id):
+            ended += await self.end_family(family_id, event="family.revoked") is not None
+        await self._consents.forget_client(client_id)
+        return ended
 
     async def end_token(self, jti: str) -> None:
         """Revoke one access token by its `jti` (remembered as long as any token may live)."""

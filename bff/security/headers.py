@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bff.security.proxies import Network, client_ip, forwarded_https
 
 CACHEABLE_PREFIXES = ("/static/",)
+FORM_TARGETS = "form_targets"  # request state: extra CSP form-action sources for this response
 
 
 class SecurityHeadersMiddleware:
@@ -40,18 +41,36 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                self._apply(headers, nonce=nonce, request_id=request_id, path=path, https=https)
+                # a page may name where its own form's answer redirects (the OAuth consent page:
+                # the client's verified redirect URI), which form-action must then allow
+                targets = " ".join(state.get(FORM_TARGETS, ()))
+                self._apply(
+                    headers,
+                    nonce=nonce,
+                    request_id=request_id,
+                    path=path,
+                    https=https,
+                    form_targets=targets,
+                )
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
     def _apply(
-        self, headers: MutableHeaders, *, nonce: str, request_id: str, path: str, https: bool
+        self,
+        headers: MutableHeaders,
+        *,
+        nonce: str,
+        request_id: str,
+        path: str,
+        https: bool,
+        form_targets: str,
     ) -> None:
+        form_action = f"'self' {form_targets}" if form_targets else "'self'"
         headers["Content-Security-Policy"] = (
             f"default-src 'self'; script-src 'nonce-{nonce}'; style-src 'self'; "
             f"img-src 'self' data:; connect-src 'self' {self._connect}; object-src 'none'; "
-            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+            f"base-uri 'none'; form-action {form_action}; frame-ancestors 'none'"
         )
         headers["X-Content-Type-Options"] = "nosniff"
         headers["X-Frame-Options"] = "DENY"

@@ -237,6 +237,7 @@ def test_sessions_revoke_ends_the_users_app_grants_too(tmp_path: Path) -> None:
             family, _ = await components.families.start(
                 family_id="f_test",
                 client_id="c_x",
+                client_registered_at=0.0,
                 user_id=user,
                 role="user",
                 scopes=("notes:read",),

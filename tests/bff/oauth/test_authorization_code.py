@@ -18,7 +18,7 @@ from tests.bff.oauth.conftest import (
     token,
     tokens_by_code,
 )
-from tests.conftest import System, login
+from tests.conftest import System, csrf_from, login
 
 pytestmark = pytest.mark.anyio
 
@@ -264,3 +264,51 @@ async def test_duplicate_authorization_parameters_are_refused(
     url = authorize_url(app, pkce().challenge) + "&redirect_uri=https://evil.example/cb"
     response = await system.bff.get(url)
     assert response.status_code == 400 and "location" not in response.headers
+
+
+async def test_the_consent_page_lets_its_form_answer_redirect_to_the_client(
+    system: System, signed_in: str
+) -> None:
+    app = await _app(system)
+    native = "http://127.0.0.1:53682/cb"
+    page = await system.bff.get(authorize_url(app, pkce().challenge, redirect_uri=native))
+    csp = page.headers["content-security-policy"]
+    assert "form-action 'self' http://127.0.0.1:53682;" in csp
+    other = await system.bff.get("/sessions")
+    assert "form-action 'self';" in other.headers["content-security-policy"]
+
+
+def test_only_a_safe_csp_source_is_written_for_a_redirect_uri() -> None:
+    from bff.endpoints.authorize import form_action_source
+
+    assert form_action_source("https://app.example/cb?x=1") == "https://app.example"
+    assert form_action_source("http://[::1]:8080/cb") == "http://[::1]:8080"
+    assert form_action_source("com.example.app:/oauth") == "com.example.app:"
+    assert form_action_source("https://a;script-src *@x/cb") == ""
+
+
+async def test_a_public_client_is_asked_every_time(system: System, signed_in: str) -> None:
+    app = await _app(system, public=True)
+    await code_for(system, app, pkce())
+    again = await system.bff.get(authorize_url(app, pkce().challenge))
+    assert again.status_code == 200 and "Allow" in again.text
+
+
+async def test_a_missing_response_type_is_invalid_request(system: System, signed_in: str) -> None:
+    app = await _app(system)
+    url = authorize_url(app, pkce().challenge).replace("response_type=code&", "")
+    query = query_of((await system.bff.get(url)).headers["location"])
+    assert query["error"] == "invalid_request"
+
+
+async def test_signing_out_everywhere_burns_a_code_not_yet_redeemed(
+    system: System, signed_in: str
+) -> None:
+    app = await _app(system)
+    verifier = pkce()
+    code = await code_for(system, app, verifier)
+    system.clock.advance(1)
+    page = await system.bff.get("/sessions")
+    await system.bff.post("/sessions/revoke-all", data={"csrf_token": csrf_from(page.text)})
+    late = await _redeem(system, app, code, verifier.verifier)
+    assert late["status"] == 400 and late["error"] == "invalid_grant"

@@ -150,3 +150,43 @@ async def test_a_client_without_the_device_grant_cannot_start_one(system: System
     service = await register(system, grants=("client_credentials",))
     response = await system.bff.post("/oauth/device_authorization", data=service.post_auth())
     assert response.status_code == 400 and response.json()["error"] == "unauthorized_client"
+
+
+async def test_approving_ones_own_code_does_not_reset_the_guess_limit(
+    system: System, signed_in: str
+) -> None:
+    cli = await _cli(system)
+    page = await system.bff.get("/device")
+    for _ in range(8):
+        await system.bff.post(
+            "/device", data={"csrf_token": csrf_from(page.text), "user_code": "BCDF-GHJK"}
+        )
+    started = await _start(system, cli)
+    await _answer(system, started["user_code"], "allow")  # two more posts: ten in all
+    refused = await system.bff.post(
+        "/device", data={"csrf_token": csrf_from(page.text), "user_code": "BCDF-GHJK"}
+    )
+    assert refused.status_code == 429
+
+
+async def test_starting_device_sign_ins_is_limited_per_network(system: System) -> None:
+    cli = await _cli(system)
+    statuses = [
+        (await system.bff.post("/oauth/device_authorization", data=cli.post_auth())).status_code
+        for _ in range(61)
+    ]
+    assert statuses[:60] == [200] * 60 and statuses[60] == 429
+
+
+async def test_signing_out_everywhere_burns_an_approval_not_yet_collected(
+    system: System, signed_in: str
+) -> None:
+    cli = await _cli(system)
+    started = await _start(system, cli)
+    await _answer(system, started["user_code"], "allow")
+    system.clock.advance(1)
+    page = await system.bff.get("/sessions")
+    await system.bff.post("/sessions/revoke-all", data={"csrf_token": csrf_from(page.text)})
+    system.clock.advance(5)
+    late = await _poll(system, cli, started["device_code"])
+    assert late["status"] == 400 and late["error"] == "invalid_grant"

@@ -95,3 +95,23 @@ async def test_signing_out_everywhere_ends_sessions_and_apps(
     assert response.status_code == 303 and response.headers["location"] == "/login"
     assert (await system.bff.get("/sessions")).status_code == 303
     assert await _refresh_status(system, app, tokens["refresh_token"]) == 400
+
+
+async def test_an_app_allowed_but_holding_no_grant_is_listed_and_revocable(
+    system: System, signed_in: str
+) -> None:
+    from tests.bff.oauth.conftest import authorize_url, code_for, pkce
+
+    app = await register(
+        system, grants=("authorization_code",), redirect_uris=(REDIRECT,), name="Code only"
+    )
+    await code_for(system, app, pkce())  # consent given; the code is never redeemed
+    page = await system.bff.get("/sessions")
+    assert "Code only" in page.text and f'data-client="{app.client_id}"' in page.text
+    response = await system.bff.post(
+        "/sessions/revoke-app", data={"csrf_token": csrf_from(page.text), "client": app.client_id}
+    )
+    assert response.status_code == 303
+    assert "Code only" not in (await system.bff.get("/sessions")).text
+    again = await system.bff.get(authorize_url(app, pkce().challenge))
+    assert again.status_code == 200 and "Allow" in again.text

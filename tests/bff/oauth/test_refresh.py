@@ -180,3 +180,45 @@ def test_the_reuse_leeway_is_bounded_by_its_setting() -> None:
     with pytest.raises(ConfigError, match="BFF_REFRESH_REUSE_LEEWAY"):
         Settings.from_env({"BFF_REFRESH_REUSE_LEEWAY": "61"})
     assert dataclasses.fields(Settings)  # the setting is part of the one settings object
+
+
+async def test_a_refresh_refused_for_its_scope_spends_nothing(
+    system: System, signed_in: str
+) -> None:
+    app = await _app(system)
+    first = await tokens_by_code(system, app)
+    wider = await _refresh(system, app, first["refresh_token"], scope="notes:read admin")
+    assert wider["status"] == 400 and wider["error"] == "invalid_scope"
+    again = await _refresh(system, app, first["refresh_token"])
+    assert again["status"] == 200  # the token was not spent, so this is no reuse
+
+
+async def test_a_removed_client_loses_its_grants_even_if_registered_again(
+    system: System, signed_in: str
+) -> None:
+    from bff.oauth.clients import new_client
+
+    components = system.bff_app.state.components
+    app = await _app(system)
+    first = await tokens_by_code(system, app)
+    stored = await components.clients.get(app.client_id)
+    assert stored is not None
+    await components.clients.remove(app.client_id)
+    assert await components.revoker.end_client(app.client_id) == 1
+    assert (await system.me_once_pushed(first["access_token"])).status_code == 401
+    again, _ = new_client(
+        name="Test app",
+        grants=stored.grants,
+        scopes=stored.scopes,
+        redirect_uris=stored.redirect_uris,
+        client_id=app.client_id,
+        now=system.clock.now() + 1,
+    )
+    await components.clients.add(again)
+    revived = await token(
+        system,
+        Registered(app.client_id, None),
+        grant_type="refresh_token",
+        refresh_token=first["refresh_token"],
+    )
+    assert revived.status_code in (400, 401) and "access_token" not in revived.json()

@@ -147,3 +147,44 @@ async def test_the_metadata_lists_everything_that_is_served(system: System) -> N
         "none",
     }
     assert body["authorization_response_iss_parameter_supported"] is True
+
+
+async def test_failures_from_one_network_do_not_lock_the_client_out_elsewhere(
+    system: System,
+) -> None:
+    import httpx
+
+    service = await register(system, grants=("client_credentials",))
+    wrong = {
+        "grant_type": "client_credentials",
+        "client_id": service.client_id,
+        "client_secret": "a wrong guess",
+    }
+    for _ in range(11):
+        await system.bff.post("/oauth/token", data=wrong)
+    assert (await token(system, service, grant_type="client_credentials")).status_code == 429
+    elsewhere = httpx.ASGITransport(app=system.bff_app, client=("198.51.100.7", 4000))
+    async with httpx.AsyncClient(transport=elsewhere, base_url="https://bff.test") as other:
+        response = await other.post(
+            "/oauth/token", data={"grant_type": "client_credentials", **service.post_auth()}
+        )
+    assert response.status_code == 200
+
+
+async def test_every_oauth_error_is_uncached(system: System) -> None:
+    response = await system.bff.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers=[("authorization", "Basic eDp5"), ("authorization", "Basic eDp5")],
+    )
+    assert response.status_code == 400
+    assert response.headers["pragma"] == "no-cache"
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_a_public_clients_empty_secret_is_no_secret(system: System) -> None:
+    cli = await register(system, grants=("device_code",), public=True)
+    response = await system.bff.post(
+        "/oauth/device_authorization", data={"client_id": cli.client_id, "client_secret": ""}
+    )
+    assert response.status_code == 200
