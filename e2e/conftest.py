@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +11,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
-from bff.testing.launcher import ProcessGroup, free_port
-from bff.testing.servers import uvicorn_app
+from bff.testing.launcher import ProcessGroup
+from bff.testing.stack import LocalStack, local_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -40,39 +37,7 @@ class Stack:
     api_url: str
     email: str
     password: str
-
-
-def _environment(tmp: Path, bff_port: int, api_port: int) -> dict[str, str]:
-    # a developer's own BFF_*/API_* settings (a Redis store, a secret, a database) must not leak
-    # into an isolated run
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BFF_", "API_"))}
-    # separate var dirs, so the API follows the revocation feed with the configured secret
-    feed_secret = secrets.token_urlsafe(32)
-    env.update(
-        BFF_REVOCATION_SECRET=feed_secret,
-        API_REVOCATION_SECRET=feed_secret,
-        BFF_VAR_DIR=str(tmp / "bff-var"),
-        API_VAR_DIR=str(tmp / "api-var"),
-        BFF_PUBLIC_URL=f"http://127.0.0.1:{bff_port}",
-        API_PUBLIC_URL=f"http://127.0.0.1:{api_port}",
-        # the OWASP floor: fast enough for tests, still real argon2id
-        BFF_ARGON2_MEMORY_KIB="19456",
-        BFF_ARGON2_TIME_COST="2",
-    )
-    return env
-
-
-def _run_cli(env: dict[str, str], *args: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "bff", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"python -m bff {args[0]} failed ({result.returncode}):\n{result.stderr}")
+    local: LocalStack  # the environment, for the CLI: `stack.local.cli("clients", "add", …)`
 
 
 def fill_sign_in(page: Page, stack: Stack, *, password: str | None = None) -> None:
@@ -85,20 +50,20 @@ def fill_sign_in(page: Page, stack: Stack, *, password: str | None = None) -> No
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("e2e")
-    bff_port, api_port = free_port(), free_port()
-    env = _environment(tmp, bff_port, api_port)
+    local = local_stack(tmp, root=ROOT)
     password = secrets.token_urlsafe(15)  # 20 characters
-    _run_cli(env, "init")
-    _run_cli(env, "users", "add", E2E_EMAIL, "--password", password)
+    local.cli("init")
+    # one argument: a random password may start with "-"
+    local.cli("users", "add", E2E_EMAIL, f"--password={password}")
     stack = Stack(
-        bff_url=env["BFF_PUBLIC_URL"],
-        api_url=env["API_PUBLIC_URL"],
+        bff_url=local.bff_url,
+        api_url=local.api_url,
         email=E2E_EMAIL,
         password=password,
+        local=local,
     )
     with ProcessGroup(log_dir=tmp) as servers:
-        servers.start(uvicorn_app("bff", port=bff_port, env=env, cwd=ROOT, timeout=START_TIMEOUT))
-        servers.start(uvicorn_app("api", port=api_port, env=env, cwd=ROOT, timeout=START_TIMEOUT))
+        local.start(servers, timeout=START_TIMEOUT)
         yield stack
 
 

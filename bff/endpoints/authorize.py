@@ -134,9 +134,10 @@ class AuthorizeEndpoints:
             )
             denied = RedirectError("access_denied", "the user denied the request")
             return self._redirect(redirect_uri, asked.state, error=denied)
-        await self.consents.grant(
-            session.user_id, client.client_id, asked.scopes, now=self.clock.now()
-        )
+        if not client.public:  # a public client is asked every time: nothing to remember
+            await self.consents.grant(
+                session.user_id, client.client_id, asked.scopes, now=self.clock.now()
+            )
         self.audit.event(
             "consent.granted",
             request,
