@@ -38,6 +38,11 @@ class WrkResult:
     def rps(self) -> float:
         return self.requests / self.duration_s if self.duration_s else 0.0
 
+    @property
+    def cpu_us(self) -> float:
+        """Server CPU per request, in microseconds."""
+        return self.server_cpu * self.duration_s / self.requests * 1e6 if self.requests else 0.0
+
     def rate(self, status: int) -> float:
         """Responses with `status` per second (0 unless the script counted statuses)."""
         return self.statuses.get(status, 0) / self.duration_s if self.duration_s else 0.0

@@ -59,14 +59,6 @@ class Profile:
     beside: dict[str, float] = field(default_factory=dict)  # the stack's other processes: cores
     error: str = ""  # why there is no profile
 
-    @property
-    def cpu_us(self) -> float:
-        """Server CPU per request, in microseconds."""
-        run = self.run
-        if run is None or not run.requests:
-            return 0.0
-        return run.server_cpu * run.duration_s / run.requests * 1e6
-
     def share(self, place: Place) -> float:
         return place.samples / self.samples if self.samples else 0.0
 

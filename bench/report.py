@@ -30,7 +30,7 @@ PROFILE_LEGEND = (
     "loop) is charged to its innermost frame in a project module or an installed package; the "
     "standard library's (json, logging, dataclasses, asyncio streams) to the frame that called "
     "it; C code (SQLite, the ES256 signature) runs inside the frame that called it. µs per "
-    "request: the run's server CPU per request times the share."
+    "request: the measured run's server CPU per request times the share."
 )
 
 
@@ -105,7 +105,7 @@ def summary(results: Results) -> Lines:
             f"{'measured' if c.cold.valid else 'FAIL (non-2xx/socket errors)'} |"
         )
     for d in results.d:
-        for (what, how), run, rate in grant_rows(d):
+        for (what, how), run, rate, _ in grant_rows(d):
             lines.append(
                 f"| D. {what}/s ({how}), `POST /oauth/token`, one worker | {d.config.title} | "
                 f"{targets.D} | {rate:.0f}/s ({anchored(rate)}; p50 {ms(run.p50_ms)} / p99 "
@@ -293,7 +293,7 @@ def token_grant_details(results: Results) -> Lines:
     rows, notes = [], []
     for d in results.d:
         rows.append(row(d.config, "`GET /healthz` (context)", d.healthz))
-        for (what, how), run, rate in grant_rows(d):
+        for (what, how), run, rate, _ in grant_rows(d):
             verdict = grant_verdict(d, run, rate)
             rows.append(row(d.config, f"{what} ({how})", run, anchored(rate), verdict))
         notes += grant_counts(d)
@@ -302,7 +302,13 @@ def token_grant_details(results: Results) -> Lines:
         f"Keycloak's {targets.KEYCLOAK_PER_VCPU}/s per vCPU)"
     )
     table = runs_table(title, "configuration | request", rows, ratio="vs Keycloak")
-    profiles = [line for d in results.d for p in d.profiles for line in cpu_profile(d.config, p)]
+    profiles = [
+        line
+        for d in results.d
+        for (what, _), run, _, found in grant_rows(d)
+        if found is not None
+        for line in cpu_profile(f"{what}, {d.config.title}", found, run)
+    ]
     if not table:
         return []
     return [*table, "", *notes, *(["", PROFILE_LEGEND, *profiles] if profiles else [])]
@@ -325,27 +331,28 @@ def grant_counts(d: TokenGrantResult) -> Lines:
     return notes
 
 
-def cpu_profile(config: Config, found: Profile) -> Lines:
-    run = found.run
+def cpu_profile(title: str, found: Profile, measured: WrkResult) -> Lines:
+    """A profile's section; its µs come from the measured run, which py-spy did not slow."""
+    run, cpu_us = found.run, measured.cpu_us
     if run is None or found.error:
         return []
     beside = "".join(
         f"; {name} {cores:.2f} cores" for name, cores in found.beside.items() if cores >= 0.05
     )
-    per_core = 1e6 / found.cpu_us if found.cpu_us else 0.0
     return [
         "",
-        f"### Where the CPU goes: {found.what}, {config.title}",
+        f"### Where the CPU goes: {title}",
         "",
-        f"py-spy, {found.samples} samples over a {run.duration_s:.0f} s run at {run.rps:.0f} "
-        f"req/s: {found.cpu_us:.0f} µs of server CPU per request, so {per_core:.0f} req/s "
-        f"for a full core (the BFF used {run.server_cpu:.2f} cores{beside}).",
+        f"py-spy, {found.samples} samples over a {run.duration_s:.0f} s run of its own (at "
+        f"{run.rps:.0f} req/s: sampling slows the server; the BFF used {run.server_cpu:.2f} "
+        f"cores{beside}). The measured run used {cpu_us:.0f} µs of server CPU per request, so "
+        f"{1e6 / cpu_us if cpu_us else 0:.0f} req/s would fill a core.",
         "",
         "| where | CPU share | µs per request | hottest function there (its share) |",
         "|---|---|---|---|",
         *(
             f"| `{place.where}` | {found.share(place):.1%} | "
-            f"{found.share(place) * found.cpu_us:.0f} | {hottest(found, place)} |"
+            f"{found.share(place) * cpu_us:.0f} | {hottest(found, place)} |"
             for place in found.places
         ),
     ]
@@ -366,11 +373,24 @@ def hottest(found: Profile, place: Place) -> str:
     return f"`{place.hottest}` ({place.hottest_samples / found.samples:.1%})"
 
 
-def grant_rows(d: TokenGrantResult) -> list[tuple[tuple[str, str], WrkResult, float]]:
-    """D's two measured rows: (what, how), the run, its rate of 200s."""
+GrantRow = tuple[tuple[str, str], WrkResult, float, Profile | None]
+
+
+def grant_rows(d: TokenGrantResult) -> list[GrantRow]:
+    """D's two measured rows: (what, how), the run, its rate of 200s, its profile."""
     return [
-        (("`client_credentials` grants", "`client_secret_basic`"), d.client_credentials, d.grants),
-        (("`refresh_token` rotations", "public client"), d.refresh, d.rotations),
+        (
+            ("`client_credentials` grants", "`client_secret_basic`"),
+            d.client_credentials,
+            d.grants,
+            d.grant_profile,
+        ),
+        (
+            ("`refresh_token` rotations", "public client"),
+            d.refresh,
+            d.rotations,
+            d.rotation_profile,
+        ),
     ]
 
 

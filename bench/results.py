@@ -97,7 +97,9 @@ class TokenGrantResult:
     rotation_calls: Mapping[str, int]
     families: int  # started for the refresh runs (check, warm-up, measured)
     start_s: float  # to start them
-    profiles: tuple[Profile, ...] = ()  # of the rows that missed the goal
+    # of the rows that missed the goal, in runs of their own
+    grant_profile: Profile | None = None
+    rotation_profile: Profile | None = None
     notes: tuple[str, ...] = ()
 
     @property

@@ -180,13 +180,13 @@ def token_grants(st: Stack, wrk: Wrk, scratch: Path) -> TokenGrantResult:
         warm_file = supply.file(f"{key}-refresh-warm", _refresh_tokens(granted.rps, knobs.warmup))
         warm = _refresh_load(st, clients, warm_file)
     rotated, rotation_calls = _measured(st, wrk, refresh, warm=warm)
-    profiles = []
+    grant_profile = rotation_profile = None
     if _missed(wrk, granted):
-        profiles.append(_profile(st, wrk, grant, "client credentials", scratch))
+        grant_profile = _profile(st, wrk, grant, "client credentials", scratch)
     if _missed(wrk, rotated):
         more = supply.file(f"{key}-refresh-profile", _refresh_tokens(rotated.rps, knobs.profile))
         again = _refresh_load(st, clients, more)
-        profiles.append(_profile(st, wrk, again, "refresh rotation", scratch))
+        rotation_profile = _profile(st, wrk, again, "refresh rotation", scratch)
     exhausted = rotated.requests + knobs.connections >= tokens
     return TokenGrantResult(
         config=st.config,
@@ -199,8 +199,9 @@ def token_grants(st: Stack, wrk: Wrk, scratch: Path) -> TokenGrantResult:
         rotation_calls=rotation_calls,
         families=supply.started,
         start_s=supply.seconds,
-        profiles=tuple(profiles),
-        notes=_grant_notes(st, granted, rotated, exhausted, profiles),
+        grant_profile=grant_profile,
+        rotation_profile=rotation_profile,
+        notes=_grant_notes(st, granted, rotated, exhausted, (grant_profile, rotation_profile)),
     )
 
 
@@ -240,7 +241,11 @@ def _profile(st: Stack, wrk: Wrk, load: Load, what: str, scratch: Path) -> Profi
 
 
 def _grant_notes(
-    st: Stack, granted: WrkResult, rotated: WrkResult, exhausted: bool, profiles: list[Profile]
+    st: Stack,
+    granted: WrkResult,
+    rotated: WrkResult,
+    exhausted: bool,
+    profiles: tuple[Profile | None, ...],
 ) -> tuple[str, ...]:
     notes = []
     for what, run in (("client-credentials grants", granted), ("refresh rotations", rotated)):
@@ -255,5 +260,7 @@ def _grant_notes(
             f"{st.config.title}: wrk may have run out of refresh tokens and stopped early, so "
             "the rotation rate is a floor: raise BENCH_REFRESH_TOKENS."
         )
-    notes += [f"{st.config.title}: no profile of {p.what}: {p.error}" for p in profiles if p.error]
+    notes += [
+        f"{st.config.title}: no profile of {p.what}: {p.error}" for p in profiles if p and p.error
+    ]
     return tuple(notes)
