@@ -11,11 +11,17 @@ the BFF started first and sharing its var dir with the API (revocation feed secr
   C. API GET /healthz vs GET /me with one token (verified-claims cache), and the cold path: a
      fresh token per request, minted through the BFF's composition root from the stack's own
      environment.
+  D. BFF POST /oauth/token on one worker, SQLite and Redis stores: client_credentials grants
+     (client_secret_basic) and refresh rotations (a distinct live refresh token per request,
+     families started through the composition root) per second, GET /healthz beside them, against
+     10x Keycloak's 120/s per vCPU; a row that misses it is profiled with py-spy.
 
 Exit status: 0 when every measurement was taken (a missed target is a FAIL in the report, not an
 error); 1 on a harness failure. Every process started here is stopped however the run ends.
 
 Knobs (environment): BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 32),
 BENCH_WARMUP (s, default 1), BENCH_SEGMENT (s per alternating A/B segment, default 2),
-BENCH_COLD_TOKENS (default 20000), BENCH_RESULTS (raw output dir).
+BENCH_COLD_TOKENS (default 20000), BENCH_REFRESH_TOKENS (default 0: sized from D's
+client-credentials rate), BENCH_PROFILE (s of py-spy per missed D row, default 5; 0: none),
+BENCH_RESULTS (raw output dir).
 """

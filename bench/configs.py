@@ -30,14 +30,15 @@ DEFAULT_ARGON2 = Argon2(time_cost=Settings.argon2_time_cost, memory_kib=Settings
 FLOOR_ARGON2 = Argon2(time_cost=ARGON2_MIN_TIME_COST, memory_kib=ARGON2_MIN_MEMORY_KIB)
 
 
+Benchmark = Literal["A", "B", "C", "D"]
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     key: str  # names its work dir and its wrk runs
     store: Literal["sqlite", "redis"]
     argon2: Argon2
-    run_a: bool
-    run_b: bool
-    run_c: bool
+    benchmarks: tuple[Benchmark, ...]  # the ones run on it (the runner orders them)
     informational: bool = False  # its B row is context, not the target's configuration
     note: str = ""
 
@@ -48,15 +49,13 @@ class Config:
 
 
 CONFIGS = (
-    Config(key="sqlite", store="sqlite", argon2=DEFAULT_ARGON2, run_a=True, run_b=True, run_c=True),
-    Config(key="redis", store="redis", argon2=DEFAULT_ARGON2, run_a=True, run_b=True, run_c=False),
+    Config(key="sqlite", store="sqlite", argon2=DEFAULT_ARGON2, benchmarks=("A", "B", "C", "D")),
+    Config(key="redis", store="redis", argon2=DEFAULT_ARGON2, benchmarks=("A", "B", "D")),
     Config(
         key="sqlite-floor",
         store="sqlite",
         argon2=FLOOR_ARGON2,
-        run_a=False,
-        run_b=True,
-        run_c=False,
+        benchmarks=("B",),
         informational=True,
         note="OWASP floor",
     ),

@@ -17,6 +17,9 @@ class Knobs:
     warmup: int = 1  # seconds of the same wrk command before a measured one
     segment: int = 2  # seconds per segment of an alternating pair (A B B A …)
     cold_tokens: int = 20_000  # keep it above the API's claims cache
+    # refresh families for D's measured rotation run; 0: sized from its client-credentials run
+    refresh_tokens: int = 0
+    profile: int = 5  # seconds of py-spy on the BFF for each D row that misses its goal (0: none)
     results: Path = BENCH / "results"  # raw wrk output
 
     @property
@@ -32,5 +35,7 @@ class Knobs:
             warmup=int(env.get("BENCH_WARMUP", cls.warmup)),
             segment=int(env.get("BENCH_SEGMENT", cls.segment)),
             cold_tokens=int(env.get("BENCH_COLD_TOKENS", cls.cold_tokens)),
+            refresh_tokens=int(env.get("BENCH_REFRESH_TOKENS", cls.refresh_tokens)),
+            profile=int(env.get("BENCH_PROFILE", cls.profile)),
             results=Path(env.get("BENCH_RESULTS", str(cls.results))),
         )

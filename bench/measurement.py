@@ -3,6 +3,8 @@ percentiles from the segments' quantile functions weighted by their request coun
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,10 +31,25 @@ class WrkResult:
     other_cpu: float = 0.0  # cores used by processes the bench did not start (noise)
     hist: Histogram = field(default_factory=list, repr=False)  # what merging segments needs
     segments: int = 1
+    # every response's status, when the script counts them (bench/lua/statuses.lua)
+    statuses: Mapping[int, int] = field(default_factory=dict)
 
     @property
     def rps(self) -> float:
         return self.requests / self.duration_s if self.duration_s else 0.0
+
+    @property
+    def cpu_us(self) -> float:
+        """Server CPU per request, in microseconds."""
+        return self.server_cpu * self.duration_s / self.requests * 1e6 if self.requests else 0.0
+
+    def rate(self, status: int) -> float:
+        """Responses with `status` per second (0 unless the script counted statuses)."""
+        return self.statuses.get(status, 0) / self.duration_s if self.duration_s else 0.0
+
+    def other_statuses(self, status: int) -> dict[int, int]:
+        """The counted responses whose status is not `status`."""
+        return {k: n for k, n in self.statuses.items() if k != status}
 
     @property
     def failures(self) -> int:
@@ -65,6 +82,7 @@ def merge(label: str, parts: list[WrkResult]) -> WrkResult:
         other_cpu=sum(p.other_cpu * p.duration_s for p in parts) / duration,
         hist=hist,
         segments=len(parts),
+        statuses=sum((Counter(p.statuses) for p in parts), Counter()),
     )
 
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import shlex
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from urllib.parse import urlencode
 
 from api.authentication import CACHE_SIZE as API_CLAIMS_CACHE
-from bench import targets
+from bench import profile, targets
+from bench.clients import CLIENT_CREDENTIALS, SCOPE
 from bench.configs import DEFAULT_ARGON2, FLOOR_ARGON2, Argon2, Config
 from bench.measurement import MAX_NON2XX_SHARE, WrkResult
-from bench.results import Results, StackRecord, fmt_counts
-from bench.scenarios import STORM_LEAD
+from bench.profile import Place, Profile
+from bench.results import Results, StackRecord, TokenGrantResult, fmt_counts
+from bench.scenarios import REFRESH_MARGIN, STORM_LEAD
 from bench.session import READY_TIMEOUT
 from bench.stack import BENCH_EMAIL, STORM_EMAIL
 from bench.storm import STORM_MAX_BURSTS, STORM_SIZE
@@ -22,6 +25,13 @@ from bff.settings import Settings
 
 Lines = list[str]
 RUN_COLUMNS = "req/s | p50 ms | p99 ms | max ms | non-2xx | server CPU | other CPU"
+PROFILE_LEGEND = (
+    "The rows that missed the goal, profiled: each sample of the BFF's main thread (its event "
+    "loop) is charged to its innermost frame in a project module or an installed package; the "
+    "standard library's (json, logging, dataclasses, asyncio streams) to the frame that called "
+    "it; C code (SQLite, the ES256 signature) runs inside the frame that called it. µs per "
+    "request: the measured run's server CPU per request times the share."
+)
 
 
 def render(results: Results) -> str:
@@ -35,6 +45,7 @@ def render(results: Results) -> str:
         session_read_details,
         storm_details,
         api_read_details,
+        token_grant_details,
         observations,
         configurations,
     )
@@ -93,6 +104,14 @@ def summary(results: Results) -> Lines:
             f"report only | {c.cold.rps:.0f} req/s ({c.cold_ratio:.2f}x `/healthz`) | "
             f"{'measured' if c.cold.valid else 'FAIL (non-2xx/socket errors)'} |"
         )
+    for d in results.d:
+        for (what, how), run, rate, _ in grant_rows(d):
+            lines.append(
+                f"| D. {what}/s ({how}), `POST /oauth/token`, one worker | {d.config.title} | "
+                f"{targets.D} | {rate:.0f}/s ({anchored(rate)}; p50 {ms(run.p50_ms)} / p99 "
+                f"{ms(run.p99_ms)} ms; `/healthz` {d.healthz.rps:.0f}/s) | "
+                f"{grant_verdict(d, run, rate)} |"
+            )
     return lines
 
 
@@ -235,6 +254,156 @@ def api_read_details(results: Results) -> Lines:
     )
     table = runs_table(title, "configuration | endpoint", rows)
     return [*table, "", *notes] if table else []
+
+
+def grant_method(results: Results) -> Lines:
+    knobs = results.knobs
+    sized = (
+        f"{knobs.refresh_tokens} (BENCH_REFRESH_TOKENS)"
+        if knobs.refresh_tokens
+        else f"{REFRESH_MARGIN}x the client-credentials run's req/s times its seconds (a "
+        "rotation is a client-credentials grant plus grant-record writes: it is no faster)"
+    )
+    return [
+        "- D, on the same BFF process after A and C (before B's storm): two clients registered "
+        'with the stack\'s environment, `python -m bff clients add "Bench service" --grant '
+        f'client_credentials --scope {SCOPE}` and `python -m bff clients add "Bench app" '
+        f"--grant device_code --grant refresh_token --public --scope {SCOPE}` (their "
+        "`client_id:` and `client_secret:` lines read back), and one `POST /oauth/token` of each "
+        "kind must answer 200 first. Then, each after its warm-up: `GET /healthz` (context); "
+        f"client credentials, `{urlencode(CLIENT_CREDENTIALS)}` with `Authorization: Basic` "
+        "(client_secret_basic); refresh rotation, `grant_type=refresh_token&client_id=…"
+        "&refresh_token=…` as the public client, the next token of a file on every request and "
+        "none twice (a reuse revokes its family and answers 400), the warm-up with a file of its "
+        "own. The refresh families are started by the bench through the BFF's composition root "
+        "built from the stack's environment (`Components(Settings.from_env(env)).families"
+        ".start(…)`, for the benchmark user read from the user store, scope "
+        f"`{SCOPE}`): for the measured run {sized}. `bench/lua/statuses.lua` counts every "
+        "response's status: only 200s count as grants and rotations. The goal is a rate: one "
+        "worker is one event loop, at most one core (its server CPU is shown), so its req/s is "
+        f"judged as the rate per core, against 10x the {targets.KEYCLOAK_PER_VCPU}/s per vCPU "
+        "of Keycloak's sizing guide for client-credentials grants and for refreshes; unlike "
+        "A-C's ratios, it depends on this machine's CPU (see Machine). A row that "
+        f"misses it is profiled: py-spy ({profile.RATE} Hz) samples the BFF during another "
+        f"{knobs.profile} s run of the same load (not the measured one).",
+    ]
+
+
+def token_grant_details(results: Results) -> Lines:
+    rows, notes = [], []
+    for d in results.d:
+        rows.append(row(d.config, "`GET /healthz` (context)", d.healthz))
+        for (what, how), run, rate, _ in grant_rows(d):
+            verdict = grant_verdict(d, run, rate)
+            rows.append(row(d.config, f"{what} ({how})", run, anchored(rate), verdict))
+        notes += grant_counts(d)
+    title = (
+        f"## D. OAuth `POST /oauth/token`, one worker (goal: {targets.D} per core, 10x "
+        f"Keycloak's {targets.KEYCLOAK_PER_VCPU}/s per vCPU)"
+    )
+    table = runs_table(title, "configuration | request", rows, ratio="vs Keycloak")
+    profiles = [
+        line
+        for d in results.d
+        for (what, _), run, _, found in grant_rows(d)
+        if found is not None
+        for line in cpu_profile(f"{what}, {d.config.title}", found, run)
+    ]
+    if not table:
+        return []
+    return [*table, "", *notes, *(["", PROFILE_LEGEND, *profiles] if profiles else [])]
+
+
+def grant_counts(d: TokenGrantResult) -> Lines:
+    notes = [
+        f"- {d.config.title}: {spaced(d.families)} refresh families started in "
+        f"{d.start_s:.1f} s ({d.families / d.start_s if d.start_s else 0:.0f}/s), "
+        f"{spaced(d.refresh_tokens)} of them for the measured run; wrk sent "
+        f"{spaced(d.refresh.requests)} rotations ({fmt_counts(d.refresh.statuses)})."
+    ]
+    if d.grant_calls or d.rotation_calls:
+        notes.append(
+            f"- {d.config.title}: Redis commands (`INFO commandstats`: an `evalsha` is one round "
+            "trip, and the commands its Lua script runs inside Redis count too): "
+            f"{calls_per(d.grant_calls, d.client_credentials)} per client-credentials grant, "
+            f"{calls_per(d.rotation_calls, d.refresh)} per rotation."
+        )
+    return notes
+
+
+def cpu_profile(title: str, found: Profile, measured: WrkResult) -> Lines:
+    """A profile's section; its µs come from the measured run, which py-spy did not slow."""
+    run, cpu_us = found.run, measured.cpu_us
+    if run is None or found.error:
+        return []
+    beside = "".join(
+        f"; {name} {cores:.2f} cores" for name, cores in found.beside.items() if cores >= 0.05
+    )
+    return [
+        "",
+        f"### Where the CPU goes: {title}",
+        "",
+        f"py-spy, {found.samples} samples over a {run.duration_s:.0f} s run of its own (at "
+        f"{run.rps:.0f} req/s: sampling slows the server; the BFF used {run.server_cpu:.2f} "
+        f"cores{beside}). The measured run used {cpu_us:.0f} µs of server CPU per request, so "
+        f"{1e6 / cpu_us if cpu_us else 0:.0f} req/s would fill a core.",
+        "",
+        "| where | CPU share | µs per request | hottest function there (its share) |",
+        "|---|---|---|---|",
+        *(
+            f"| `{place.where}` | {found.share(place):.1%} | "
+            f"{found.share(place) * cpu_us:.0f} | {hottest(found, place)} |"
+            for place in found.places
+        ),
+    ]
+
+
+def calls_per(calls: Mapping[str, int], run: WrkResult) -> str:
+    """Commands per request, `2.0 (hmget 2.0)`; the bench's own INFO left out."""
+    if not run.requests:
+        return "–"
+    rates = {name: n / run.requests for name, n in calls.items() if name != "info"}
+    shown = ", ".join(f"{name} {r:.1f}" for name, r in sorted(rates.items()) if r >= 0.05)
+    return f"{sum(rates.values()):.1f} ({shown})"
+
+
+def hottest(found: Profile, place: Place) -> str:
+    if not place.hottest:
+        return ""
+    return f"`{place.hottest}` ({place.hottest_samples / found.samples:.1%})"
+
+
+GrantRow = tuple[tuple[str, str], WrkResult, float, Profile | None]
+
+
+def grant_rows(d: TokenGrantResult) -> list[GrantRow]:
+    """D's two measured rows: (what, how), the run, its rate of 200s, its profile."""
+    return [
+        (
+            ("`client_credentials` grants", "`client_secret_basic`"),
+            d.client_credentials,
+            d.grants,
+            d.grant_profile,
+        ),
+        (
+            ("`refresh_token` rotations", "public client"),
+            d.refresh,
+            d.rotations,
+            d.rotation_profile,
+        ),
+    ]
+
+
+def grant_verdict(d: TokenGrantResult, run: WrkResult, rate: float) -> str:
+    if run is d.refresh and d.exhausted:
+        return "FAIL (ran out of refresh tokens)"
+    verdict = targets.verdict(targets.D, rate, (run,))
+    others = sum(run.other_statuses(200).values())
+    return f"{verdict} ({others} non-200)" if others and verdict.startswith("PASS") else verdict
+
+
+def anchored(rate: float) -> str:
+    return f"{rate / targets.KEYCLOAK_PER_VCPU:.1f}x Keycloak's {targets.KEYCLOAK_PER_VCPU}/s"
 
 
 def observations(results: Results) -> Lines:

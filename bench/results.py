@@ -11,6 +11,7 @@ from typing import Any
 from bench.configs import Config
 from bench.knobs import Knobs
 from bench.measurement import WrkResult
+from bench.profile import Profile
 from bench.storm import StormStats
 
 
@@ -82,6 +83,39 @@ class ApiReadResult:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TokenGrantResult:
+    """D: BFF `POST /oauth/token`, client credentials and refresh rotation, beside the same
+    process's `GET /healthz`. Only 200s count as grants and as rotations."""
+
+    config: Config
+    healthz: WrkResult
+    client_credentials: WrkResult
+    refresh: WrkResult
+    refresh_tokens: int  # in the measured run's file, each sent at most once
+    exhausted: bool  # wrk may have run out of them (it stops then: the rate is a floor)
+    grant_calls: Mapping[str, int]  # Redis commands during each measured run (none on SQLite)
+    rotation_calls: Mapping[str, int]
+    families: int  # started for the refresh runs (check, warm-up, measured)
+    start_s: float  # to start them
+    # of the rows that missed the goal, in runs of their own
+    grant_profile: Profile | None = None
+    rotation_profile: Profile | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def grants(self) -> float:
+        return self.client_credentials.rate(200)
+
+    @property
+    def rotations(self) -> float:
+        return self.refresh.rate(200)
+
+    @property
+    def runs(self) -> tuple[WrkResult, ...]:
+        return (self.healthz, self.client_credentials, self.refresh)
+
+
+@dataclass(frozen=True, kw_only=True)
 class StackRecord:
     """How a configuration's stack ran: its BFF_*/API_* settings and its commands."""
 
@@ -99,6 +133,7 @@ class Results:
     a: list[SessionReadResult] = field(default_factory=list)
     b: list[StormResult] = field(default_factory=list)
     c: list[ApiReadResult] = field(default_factory=list)
+    d: list[TokenGrantResult] = field(default_factory=list)
     stacks: list[StackRecord] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)  # every wrk command, redacted
     notes: list[str] = field(default_factory=list)  # of the harness (stops, …)
@@ -106,13 +141,18 @@ class Results:
 
     @property
     def runs(self) -> list[WrkResult]:
-        rows: list[SessionReadResult | StormResult | ApiReadResult] = [*self.a, *self.b, *self.c]
+        rows: list[SessionReadResult | StormResult | ApiReadResult | TokenGrantResult] = [
+            *self.a,
+            *self.b,
+            *self.c,
+            *self.d,
+        ]
         return [run for row in rows for run in row.runs]
 
     @property
     def observations(self) -> list[str]:
         """The benchmarks' notes, then the harness's."""
-        rows: list[StormResult | ApiReadResult] = [*self.b, *self.c]
+        rows: list[StormResult | ApiReadResult | TokenGrantResult] = [*self.b, *self.c, *self.d]
         return [note for row in rows for note in row.notes] + self.notes
 
 

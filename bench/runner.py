@@ -20,7 +20,7 @@ from bench.knobs import BENCH, Knobs
 from bench.machine import describe_machine
 from bench.report import render
 from bench.results import Results, StackRecord
-from bench.scenarios import api_read, session_read, storm_latency
+from bench.scenarios import api_read, session_read, storm_latency, token_grants
 from bench.session import log_in
 from bench.stack import Stack, start_stack
 from bench.wrk import Wrk
@@ -82,13 +82,16 @@ def run_configuration(config: Config, wrk: Wrk, tmp: Path, results: Results) -> 
 
 def run_benchmarks(st: Stack, wrk: Wrk, scratch: Path, results: Results) -> None:
     session = log_in(st)
-    if st.config.run_a:
+    if "A" in st.config.benchmarks:
         print("   A: /healthz vs /bff/user", flush=True)
         results.a.append(session_read(st, session, wrk))
-    if st.config.run_c:  # before B: the storm leaves argon2 work queued
+    if "C" in st.config.benchmarks:  # before B: the storm leaves argon2 work queued
         print("   C: API /healthz vs /me (warm, cold)", flush=True)
         results.c.append(api_read(st, session, wrk, scratch))
-    if st.config.run_b:
+    if "D" in st.config.benchmarks:  # before B too
+        print("   D: OAuth client credentials and refresh rotation vs /healthz", flush=True)
+        results.d.append(token_grants(st, wrk, scratch))
+    if "B" in st.config.benchmarks:
         print("   B: /bff/user idle vs during a 50-login storm", flush=True)
         results.b.append(storm_latency(st, session, wrk))
     for process in st.processes:  # a server that died mid-run measured nothing

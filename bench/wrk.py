@@ -26,6 +26,7 @@ TIMEOUT = "10s"  # wrk's per-request timeout
 LUA = Path("bench/lua")  # relative to ROOT, where wrk runs: the report shows short paths
 GRACE = 30  # seconds past its duration before a wrk run counts as hung
 _RESULT = re.compile(r"^BENCHJSON (\{.*\})$", re.MULTILINE)
+_STATUSES = re.compile(r"^BENCHSTATUS (\{.*\})$", re.MULTILINE)  # from statuses.lua
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,7 +51,7 @@ class Wrk:
         seconds = duration or self.knobs.duration
         argv = self.argv(load, seconds)
         hist = self._scratch / f"{self._runs}.hist"
-        with CpuMeter(_pid(server)) as cpu:
+        with CpuMeter(pid_of(server)) as cpu:
             try:
                 done = subprocess.run(
                     argv,
@@ -69,7 +70,7 @@ class Wrk:
         """The same run, awaited: what runs beside it (a login storm) keeps the event loop."""
         argv = self.argv(load, self.knobs.duration)
         hist = self._scratch / f"{self._runs}.hist"
-        with CpuMeter(_pid(server)) as cpu:
+        with CpuMeter(pid_of(server)) as cpu:
             proc = await asyncio.create_subprocess_exec(
                 *argv,
                 cwd=ROOT,
@@ -158,6 +159,7 @@ class Wrk:
             server_cpu=cpu.server_cpu,
             other_cpu=cpu.other_cpu,
             hist=read_hist(hist, int(data["requests"])),
+            statuses=_statuses(out),
         )
 
     def _keep_raw(self, label: str, command: str, out: str, err: str) -> Path:
@@ -172,10 +174,16 @@ class Wrk:
 
 def redact(command: str) -> str:
     command = re.sub(rf"({re.escape(COOKIE_NAME)}=)[A-Za-z0-9_-]+", r"\1<session>", command)
+    command = re.sub(r"(Basic )[A-Za-z0-9+/=]+", r"\1<client credentials>", command)
     return re.sub(r"(Bearer )[A-Za-z0-9_.-]+", r"\1<token>", command)
 
 
-def _pid(server: Process) -> int:
+def _statuses(out: str) -> dict[int, int]:
+    match = _STATUSES.search(out)
+    return {int(k): int(n) for k, n in json.loads(match.group(1)).items()} if match else {}
+
+
+def pid_of(server: Process) -> int:
     if server.pid is None:
         raise HarnessError(f"{server.name} was never started")
     return server.pid
