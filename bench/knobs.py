@@ -21,6 +21,8 @@ class Knobs:
     refresh_tokens: int = 0
     profile: int = 5  # seconds of py-spy on the BFF for each D row that misses its goal (0: none)
     results: Path = BENCH / "results"  # raw wrk output
+    only: frozenset[str] = frozenset()  # benchmarks to run (empty: all): a quick look at one
+    report: Path = BENCH / "REPORT.md"
 
     @property
     def segments(self) -> int:
@@ -38,4 +40,6 @@ class Knobs:
             refresh_tokens=int(env.get("BENCH_REFRESH_TOKENS", cls.refresh_tokens)),
             profile=int(env.get("BENCH_PROFILE", cls.profile)),
             results=Path(env.get("BENCH_RESULTS", str(cls.results))),
+            only=frozenset(name for name in env.get("BENCH_ONLY", "").upper().split(",") if name),
+            report=Path(env.get("BENCH_REPORT", str(cls.report))),
         )

@@ -5,6 +5,7 @@ start, a login that fails, wrk failing, a precondition never met)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 import signal
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from bench.configs import CONFIGS, Config
 from bench.errors import HarnessError
-from bench.knobs import BENCH, Knobs
+from bench.knobs import Knobs
 from bench.machine import describe_machine
 from bench.report import render
 from bench.results import Results, StackRecord
@@ -26,7 +27,6 @@ from bench.stack import Stack, start_stack
 from bench.wrk import Wrk
 from bff.testing.launcher import LaunchError, ProcessGroup
 
-REPORT = BENCH / "REPORT.md"
 TOOLS = ("wrk", "redis-server")
 
 
@@ -44,7 +44,10 @@ def main(env: Mapping[str, str]) -> int:
             _check_tools()
             results.machine = describe_machine()
             for config in CONFIGS:
-                forced += run_configuration(config, wrk, tmp, results)
+                chosen = tuple(b for b in config.benchmarks if not knobs.only or b in knobs.only)
+                if chosen:
+                    picked = dataclasses.replace(config, benchmarks=chosen)
+                    forced += run_configuration(picked, wrk, tmp, results)
         except HarnessError as exc:
             results.errors.append(str(exc))
             print(f"harness error: {exc}", file=sys.stderr, flush=True)
@@ -57,9 +60,9 @@ def main(env: Mapping[str, str]) -> int:
         results.commands = wrk.commands
         results.machine = results.machine or describe_machine()
         results.elapsed_s = time.monotonic() - t0
-        REPORT.write_text(render(results) + "\n")
-    print(f"wrote {REPORT} ({results.elapsed_s:.0f} s)")
-    print(REPORT.read_text().split("## Machine")[0])
+        knobs.report.write_text(render(results) + "\n")
+    print(f"wrote {knobs.report} ({results.elapsed_s:.0f} s)")
+    print(knobs.report.read_text().split("## Machine")[0])
     return 1 if results.errors else 0
 
 

@@ -26,6 +26,10 @@ class CounterStore(Protocol):
         """The count under `key` and when its window ends; (0, now) when there is none."""
         ...
 
+    async def counters(self, keys: list[str], *, now: float) -> list[tuple[int, float]]:
+        """`counter` for each key, in one round trip."""
+        ...
+
     async def reset(self, key: str) -> None: ...
 
     async def purge(self, now: float) -> int:

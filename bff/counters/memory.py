@@ -24,6 +24,9 @@ class MemoryCounterStore(MemoryStore):
         ends, count = self._windows.get(key, (now, 0))
         return (count, ends) if now < ends else (0, now)
 
+    async def counters(self, keys: list[str], *, now: float) -> list[tuple[int, float]]:
+        return [await self.counter(key, now=now) for key in keys]
+
     async def reset(self, key: str) -> None:
         self._windows.pop(key, None)
 

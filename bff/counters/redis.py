@@ -50,6 +50,19 @@ class RedisCounterStore(RedisStore):
             return 0, now
         return int(count), float(ends_at)
 
+    async def counters(self, keys: list[str], *, now: float) -> list[tuple[int, float]]:
+        client = self._conn.client()
+        async with self._conn.guarded():
+            pipeline = client.pipeline(transaction=False)
+            for key in keys:
+                pipeline.hmget(PREFIX + key, ["count", "ends_at"])
+            replies = await pipeline.execute()
+        held: list[tuple[int, float]] = []
+        for count, ends_at in replies:
+            live = count is not None and ends_at is not None and now < float(ends_at)
+            held.append((int(count), float(ends_at)) if live else (0, now))
+        return held
+
     async def reset(self, key: str) -> None:
         client = self._conn.client()
         async with self._conn.guarded():

@@ -44,6 +44,15 @@ class SqliteCounterStore(SqliteStore):
             return 0, now
         return int(rows[0]["count"]), float(rows[0]["ends_at"])
 
+    async def counters(self, keys: list[str], *, now: float) -> list[tuple[int, float]]:
+        marks = ", ".join("?" * len(keys))
+        rows = self._run(
+            f"SELECT key, count, ends_at FROM counters WHERE key IN ({marks}) AND ends_at > ?",
+            (*keys, now),
+        )
+        found = {row["key"]: (int(row["count"]), float(row["ends_at"])) for row in rows}
+        return [found.get(key, (0, now)) for key in keys]
+
     async def reset(self, key: str) -> None:
         self._run("DELETE FROM counters WHERE key = ?", (key,))
 

@@ -40,8 +40,11 @@ class ClientAuthenticator:
         # per client *from a network*: client ids are public, so a count per id alone would let
         # anyone lock a client out; refused before any comparison once a count is used up
         pair = f"{len(client_id)}:{client_id}:{network}"
-        await self.failures_per_client.refuse_if_over(pair, THROTTLED, at_limit=True)
-        await self.failures_per_network.refuse_if_over(network, THROTTLED, at_limit=True)
+        await RateLimit.refuse_if_any_over(
+            [(self.failures_per_client, pair), (self.failures_per_network, network)],
+            THROTTLED,
+            at_limit=True,
+        )
         client = await self.clients.get(client_id)
         if client is None or not _proves(client, secret):
             await self.failures_per_client.hit(pair)

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
 from bff.clock import Clock
-from bff.records import Record, RecordStore
+from bff.records import Put, Record, RecordStore
 from contract.tokens import ACCEPTANCE_BOUND
 
 FAMILY = "family"
@@ -27,7 +28,8 @@ REFRESH = "refresh"
 USER_CLOSED = "user-closed"
 # longer than any pending grant lives (a device code: 10 minutes, then remembered 10 more)
 PENDING_SECONDS = 30 * 60
-TOUCH_ATTEMPTS = 3  # last-use bookkeeping is best effort under contention
+TOUCH_ATTEMPTS = 3  # compare-and-set retries of a change that must happen (a revocation)
+TOUCH_EVERY = 600.0  # seconds: how fresh "last used" is kept; the idle expiry rides the token
 MAX_REPEAT_CHAIN = 5
 
 Outcome = Literal["rotated", "repeated", "reused", "invalid", "wrong_client", "expired"]
@@ -59,7 +61,10 @@ class Family:
     revoked: bool = False
 
     def live(self, now: float) -> bool:
-        return not self.revoked and now < min(self.idle_expires_at, self.absolute_expires_at)
+        # the family's own idle expiry is written at most every TOUCH_EVERY seconds (its live
+        # token holds the exact one, which the token endpoint checks)
+        idle = self.idle_expires_at + TOUCH_EVERY if self.refreshable else self.idle_expires_at
+        return not self.revoked and now < min(idle, self.absolute_expires_at)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,30 +130,40 @@ class RefreshFamilies:
         return family, token
 
     async def rotate(
-        self, token: str, *, client_id: str, registered_at: float, ip: str
+        self,
+        token: str,
+        *,
+        client_id: str,
+        registered_at: float,
+        ip: str,
+        check: Callable[[Family], object] = lambda family: None,
     ) -> Rotation:
-        now = self._clock.now()
-        held = await self._records.get(REFRESH, hash_token(token), now=now)
-        if held is None:
-            return Rotation(outcome="invalid")
-        family = await self.get(str(held.value["family"]))
-        if family is None or family.revoked or not family.refreshable:
-            return Rotation(outcome="invalid")
-        if family.client_id != client_id or family.client_registered_at != registered_at:
-            return Rotation(outcome="wrong_client", family=family)  # bound to its client
-        if not family.live(now):
-            return Rotation(outcome="expired", family=family)
-        if held.value["state"] == "live":
-            fresh = await self._spend(hash_token(token), held, family, now)
-            if fresh is not None:
-                return Rotation(
-                    outcome="rotated",
-                    family=await self._touch(family, ip, now),
-                    refresh_token=fresh,
-                )
-            # lost the race to a concurrent refresh: this one is a repeat
-            held = await self._records.get(REFRESH, hash_token(token), now=now) or held
-        return await self._repeat_or_reuse(held, family, ip, now)
+        """Spend `token` for a new one. `check` may refuse the request (by raising) once the
+        family is known and before anything is spent: a refused request changes nothing."""
+        key = hash_token(token)
+        for _ in range(TOUCH_ATTEMPTS):
+            now = self._clock.now()
+            held, family_record = await self._records.get_linked(
+                REFRESH, key, link="family", link_kind=FAMILY, now=now
+            )
+            if held is None or family_record is None:
+                return Rotation(outcome="invalid")
+            family = _family(family_record)
+            if family.revoked or not family.refreshable:
+                return Rotation(outcome="invalid")
+            if family.client_id != client_id or family.client_registered_at != registered_at:
+                return Rotation(outcome="wrong_client", family=family)  # bound to its client
+            idle_ends = float(held.value.get("idle_expires_at", family.idle_expires_at))
+            if now >= min(idle_ends, family.absolute_expires_at):
+                return Rotation(outcome="expired", family=family)
+            check(family)
+            if held.value["state"] != "live":
+                return await self._repeat_or_reuse(held, family_record, family, ip, now)
+            rotated = await self._rotate(key, held, family_record, family, ip, now)
+            if rotated is not None:
+                return rotated
+            # a concurrent refresh (or a change to the family) won: read both again
+        return Rotation(outcome="reused", family=family)
 
     async def get(self, family_id: str) -> Family | None:
         record = await self._records.get(FAMILY, family_id, now=self._clock.now())
@@ -227,27 +242,67 @@ class RefreshFamilies:
 
     async def _issue(self, family: Family, now: float) -> str:
         token = secrets.token_urlsafe(32)
-        value = {"family": family.family_id, "state": "live", "issued_at": now}
         await self._records.insert(
-            REFRESH, hash_token(token), value, expires_at=family.absolute_expires_at, now=now
+            REFRESH,
+            hash_token(token),
+            self._live_token(family, now),
+            expires_at=family.absolute_expires_at,
+            now=now,
         )
         return token
 
-    async def _spend(self, key: str, held: Record, family: Family, now: float) -> str | None:
-        """Spend the live token `key` for a new one; None when a concurrent refresh won."""
+    def _live_token(self, family: Family, now: float) -> dict[str, object]:
+        # the live token carries the family's idle expiry: a rotation slides it without
+        # rewriting the family record
+        idle = min(now + self._policy.idle_seconds, family.absolute_expires_at)
+        return {
+            "family": family.family_id,
+            "state": "live",
+            "issued_at": now,
+            "idle_expires_at": idle,
+        }
+
+    async def _rotate(
+        self, key: str, held: Record, family_record: Record, family: Family, ip: str, now: float
+    ) -> Rotation | None:
+        """Spend the live token `key` for a new one, in one all-or-nothing write (with the
+        family's last use when it is due); None when a concurrent write won."""
         token = secrets.token_urlsafe(32)
         spent = {**held.value, "state": "spent", "spent_at": now, "successor": hash_token(token)}
-        if not await self._records.replace(
-            REFRESH, key, spent, version=held.version, expires_at=held.expires_at, now=now
-        ):
+        puts = [
+            Put(
+                kind=REFRESH,
+                key=key,
+                value=spent,
+                expires_at=held.expires_at,
+                version=held.version,
+            ),
+            Put(
+                kind=REFRESH,
+                key=hash_token(token),
+                value=self._live_token(family, now),
+                expires_at=family.absolute_expires_at,
+            ),
+        ]
+        touched = self._touched(family, ip, now)
+        if touched is not family:
+            # "last used" for My devices, written at most every TOUCH_EVERY seconds
+            puts.append(
+                Put(
+                    kind=FAMILY,
+                    key=family.family_id,
+                    value=asdict(touched),
+                    expires_at=family_record.expires_at,
+                    version=family_record.version,
+                )
+            )
+        if not await self._records.write(puts, now=now):
             return None
-        value = {"family": family.family_id, "state": "live", "issued_at": now}
-        await self._records.insert(
-            REFRESH, hash_token(token), value, expires_at=family.absolute_expires_at, now=now
-        )
-        return token
+        return Rotation(outcome="rotated", family=touched, refresh_token=token)
 
-    async def _repeat_or_reuse(self, held: Record, family: Family, ip: str, now: float) -> Rotation:
+    async def _repeat_or_reuse(
+        self, held: Record, family_record: Record, family: Family, ip: str, now: float
+    ) -> Rotation:
         leeway = self._policy.reuse_leeway
         if leeway and now - float(held.value.get("spent_at", now)) <= leeway:
             # a retry (a response lost on the way): the family's live token is spent for a new
@@ -258,36 +313,28 @@ class RefreshFamilies:
                 if successor is None:
                     break
                 if successor.value["state"] == "live":
-                    fresh = await self._spend(key, successor, family, now)
-                    if fresh is not None:
-                        touched = await self._touch(family, ip, now)
-                        return Rotation(outcome="repeated", family=touched, refresh_token=fresh)
-                    continue  # another repeat won: read the token again
+                    repeated = await self._rotate(key, successor, family_record, family, ip, now)
+                    if repeated is not None:
+                        return replace(repeated, outcome="repeated")
+                    # another repeat won, or the family changed: read the chain again
+                    record = await self._records.get(FAMILY, family.family_id, now=now)
+                    if record is None or _family(record).revoked:
+                        return Rotation(outcome="invalid")
+                    family_record, family = record, _family(record)
+                    continue
                 key = str(successor.value.get("successor", ""))
         return Rotation(outcome="reused", family=family)
 
-    async def _touch(self, family: Family, ip: str, now: float) -> Family:
-        for _ in range(TOUCH_ATTEMPTS):
-            record = await self._records.get(FAMILY, family.family_id, now=now)
-            if record is None:
-                return family
-            current = _family(record)
-            touched = replace(
-                current,
-                last_used_at=now,
-                last_ip=ip,
-                idle_expires_at=min(now + self._policy.idle_seconds, current.absolute_expires_at),
-            )
-            if await self._records.replace(
-                FAMILY,
-                family.family_id,
-                asdict(touched),
-                version=record.version,
-                expires_at=record.expires_at,
-                now=now,
-            ):
-                return touched
-        return family
+    def _touched(self, family: Family, ip: str, now: float) -> Family:
+        """The family with its last use noted, when that is due; else the same family."""
+        if now - family.last_used_at < TOUCH_EVERY:
+            return family
+        return replace(
+            family,
+            last_used_at=now,
+            last_ip=ip,
+            idle_expires_at=min(now + self._policy.idle_seconds, family.absolute_expires_at),
+        )
 
 
 def _family(record: Record) -> Family:

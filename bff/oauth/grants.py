@@ -126,16 +126,14 @@ class TokenGrants:
     async def _refresh(
         self, client: Client, form: dict[str, str], request: Request
     ) -> TokenResponse:
-        refresh_token = _required(form, "refresh_token")
-        found = await self.families.find(refresh_token)
-        if found is not None and found[0].client_id == client.client_id:
-            # a request refused for its scope changes nothing: checked before the token is spent
-            scope_rules.requested(form.get("scope"), found[0].scopes)
+        scope = form.get("scope")
         rotation = await self.families.rotate(
-            refresh_token,
+            _required(form, "refresh_token"),
             client_id=client.client_id,
             registered_at=client.created_at,
             ip=request.state.client_ip,
+            # a request refused for its scope changes nothing: checked before the token is spent
+            check=lambda family: scope_rules.requested(scope, family.scopes),
         )
         family = rotation.family
         if rotation.outcome == "reused" and family is not None:

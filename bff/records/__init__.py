@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from bff.records.base import Record, RecordStore, Value
+from bff.records.base import Put, Record, RecordStore, Value
 from bff.records.memory import MemoryRecordStore
 from bff.records.sqlite import SqliteRecordStore
 
-__all__ = ["MemoryRecordStore", "Record", "RecordStore", "SqliteRecordStore", "Value"]
+__all__ = ["MemoryRecordStore", "Put", "Record", "RecordStore", "SqliteRecordStore", "Value"]

@@ -23,6 +23,19 @@ class Record:
     expires_at: float
 
 
+@dataclass(frozen=True, kw_only=True)
+class Put:
+    """One write of an all-or-nothing `write`: a new record (`version` None: no live record may
+    hold the key) or a compare-and-set of the record at `version`."""
+
+    kind: str
+    key: str
+    value: Value
+    expires_at: float
+    version: int | None = None
+    index: str | None = None  # for a new record
+
+
 class RecordStore(Protocol):
     async def open(self) -> None: ...
 
@@ -50,6 +63,17 @@ class RecordStore(Protocol):
     ) -> bool:
         """Write `value` as version + 1 only if the live record is still at `version`; False when
         it changed, expired or is gone (the caller lost a race and reads again)."""
+        ...
+
+    async def get_linked(
+        self, kind: str, key: str, *, link: str, link_kind: str, now: float
+    ) -> tuple[Record | None, Record | None]:
+        """A record and the one its `link` field names (of `link_kind`), in one round trip."""
+        ...
+
+    async def write(self, puts: list[Put], *, now: float) -> bool:
+        """Every put, or none: False (nothing written) when any insert finds a live record or
+        any compare-and-set finds another version."""
         ...
 
     async def indexed(self, kind: str, index: str, *, now: float) -> list[tuple[str, Record]]:

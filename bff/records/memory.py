@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from bff.records.base import Record, Value
+from bff.records.base import Put, Record, Value
 from bff.stores import MemoryStore
 
 
@@ -45,6 +45,33 @@ class MemoryRecordStore(MemoryStore):
             return False
         record = Record(value=copy.deepcopy(value), version=version + 1, expires_at=expires_at)
         self._records[(kind, key)] = (record, held[1])
+        return True
+
+    async def get_linked(
+        self, kind: str, key: str, *, link: str, link_kind: str, now: float
+    ) -> tuple[Record | None, Record | None]:
+        record = await self.get(kind, key, now=now)
+        if record is None or not isinstance(record.value.get(link), str):
+            return record, None
+        return record, await self.get(link_kind, record.value[link], now=now)
+
+    async def write(self, puts: list[Put], *, now: float) -> bool:
+        for put in puts:  # no await until every check has passed: atomic in this process
+            held = self._records.get((put.kind, put.key))
+            live = held is not None and held[0].expires_at > now
+            if (put.version is None and live) or (
+                put.version is not None
+                and (not live or held is None or held[0].version != put.version)
+            ):
+                return False
+        for put in puts:
+            held = self._records.get((put.kind, put.key))
+            version = 1 if put.version is None else put.version + 1
+            index = put.index if put.version is None else (held[1] if held else None)
+            record = Record(
+                value=copy.deepcopy(put.value), version=version, expires_at=put.expires_at
+            )
+            self._records[(put.kind, put.key)] = (record, index)
         return True
 
     async def indexed(self, kind: str, index: str, *, now: float) -> list[tuple[str, Record]]:

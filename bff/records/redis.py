@@ -9,7 +9,7 @@ import json
 import math
 from typing import Any
 
-from bff.records.base import Record, Value
+from bff.records.base import Put, Record, Value
 from bff.redisconn import RedisStore
 
 PREFIX = "bff:rec:"
@@ -70,6 +70,62 @@ return found
 """
 
 
+# KEYS: record; ARGV: now, link field, linked record key prefix
+_GET_LINKED = """
+local rec = redis.call('HMGET', KEYS[1], 'v', 'ver', 'exp')
+if not rec[1] or tonumber(rec[3]) <= tonumber(ARGV[1]) then return {} end
+local ok, value = pcall(cjson.decode, rec[1])
+local link = ok and type(value) == 'table' and value[ARGV[2]]
+if type(link) ~= 'string' then return {rec[1], rec[2], rec[3]} end
+local linked = redis.call('HMGET', ARGV[3] .. link, 'v', 'ver', 'exp')
+if not linked[1] or tonumber(linked[3]) <= tonumber(ARGV[1]) then
+  return {rec[1], rec[2], rec[3]}
+end
+return {rec[1], rec[2], rec[3], linked[1], linked[2], linked[3]}
+"""
+
+# KEYS: each put's record key, then each put's index key (or ""); ARGV: now, then per put:
+# value, exp, version ("" for a new record), ttl_ms, member, index name, its kind's index prefix.
+# Every check first, then every write: all or nothing.
+_WRITE = (
+    _EXTEND
+    + """
+local n = #KEYS / 2
+local now = tonumber(ARGV[1])
+for i = 1, n do
+  local base = 1 + (i - 1) * 7
+  local version = ARGV[base + 3]
+  local cur = redis.call('HMGET', KEYS[i], 'ver', 'exp')
+  local live = cur[1] and tonumber(cur[2]) > now
+  if version == '' then
+    if live then return 0 end
+  elseif not live or tonumber(cur[1]) ~= tonumber(version) then
+    return 0
+  end
+end
+for i = 1, n do
+  local base = 1 + (i - 1) * 7
+  local value, exp, version = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
+  local ttl, member, index = tonumber(ARGV[base + 4]), ARGV[base + 5], ARGV[base + 6]
+  if version == '' then
+    redis.call('DEL', KEYS[i])
+    redis.call('HSET', KEYS[i], 'v', value, 'ver', 1, 'exp', exp, 'idx', index)
+    if index ~= '' then
+      redis.call('SADD', KEYS[n + i], member)
+      extend(KEYS[n + i], ttl)
+    end
+  else
+    redis.call('HSET', KEYS[i], 'v', value, 'ver', tonumber(version) + 1, 'exp', exp)
+    local idx = redis.call('HGET', KEYS[i], 'idx')
+    if idx and idx ~= '' then extend(ARGV[base + 7] .. idx, ttl) end
+  end
+  redis.call('PEXPIRE', KEYS[i], ttl)
+end
+return 1
+"""
+)
+
+
 class RedisRecordStore(RedisStore):
     NAME = "grant store"
 
@@ -102,6 +158,27 @@ class RedisRecordStore(RedisStore):
         args = [_dump(value), version, repr(float(expires_at)), repr(float(now))]
         args += [_ttl(expires_at, now), f"{INDEX_PREFIX}{kind}:"]
         return bool(await self._script(_REPLACE, [_key(kind, key)], args))
+
+    async def get_linked(
+        self, kind: str, key: str, *, link: str, link_kind: str, now: float
+    ) -> tuple[Record | None, Record | None]:
+        flat = await self._script(
+            _GET_LINKED, [_key(kind, key)], [repr(float(now)), link, f"{PREFIX}{link_kind}:"]
+        )
+        record = _record(*flat[:3]) if flat else None
+        linked = _record(*flat[3:6]) if len(flat) == 6 else None
+        return record, linked
+
+    async def write(self, puts: list[Put], *, now: float) -> bool:
+        keys = [_key(put.kind, put.key) for put in puts]
+        keys += [_index(put.kind, put.index) if put.index else "" for put in puts]
+        args: list[Any] = [repr(float(now))]
+        for put in puts:
+            version = "" if put.version is None else str(put.version)
+            args += [_dump(put.value), repr(float(put.expires_at)), version]
+            args += [_ttl(put.expires_at, now), put.key, put.index or ""]
+            args.append(f"{INDEX_PREFIX}{put.kind}:")
+        return bool(await self._script(_WRITE, keys, args))
 
     async def indexed(self, kind: str, index: str, *, now: float) -> list[tuple[str, Record]]:
         flat = await self._script(

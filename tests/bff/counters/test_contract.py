@@ -99,3 +99,11 @@ async def test_redis_counters_expire_with_their_window(redis_url: str) -> None:
     await counter_store.close()
     with redis.Redis.from_url(redis_url, decode_responses=True) as client:
         assert 55_000 < client.pttl("bff:hit:k") <= 60_000
+
+
+async def test_counters_reads_several_windows_at_once(counter_store: CounterStore) -> None:
+    await counter_store.hit("a", window=60, now=NOW)
+    await counter_store.hit("a", window=60, now=NOW)
+    await counter_store.hit("b", window=10, now=NOW)
+    held = await counter_store.counters(["a", "never", "b"], now=NOW + 10)
+    assert held == [(2, NOW + 60), (0, NOW + 10), (0, NOW + 10)]

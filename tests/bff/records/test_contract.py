@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from bff.records import MemoryRecordStore, RecordStore, SqliteRecordStore
+from bff.records import MemoryRecordStore, Put, RecordStore, SqliteRecordStore
 from bff.records.redis import RedisRecordStore
 from tests.bff.conftest import BACKENDS
 
@@ -132,3 +132,73 @@ async def test_delete_and_purge(record_store: RecordStore, request: pytest.Fixtu
     else:
         assert swept == 1
         assert await record_store.get("t", "gone", now=NOW) is None  # deleted, not just expired
+
+
+async def test_write_is_all_or_nothing(record_store: RecordStore) -> None:
+    await record_store.insert("t", "a", {"n": 1}, expires_at=NOW + 60, now=NOW)
+    await record_store.insert("t", "held", {"n": 9}, expires_at=NOW + 60, now=NOW)
+    refused = [
+        Put(kind="t", key="a", value={"n": 2}, expires_at=NOW + 60, version=1),
+        Put(kind="t", key="held", value={"n": 0}, expires_at=NOW + 60),  # a live key: refused
+    ]
+    assert not await record_store.write(refused, now=NOW)
+    a = await record_store.get("t", "a", now=NOW)
+    assert a is not None and a.value == {"n": 1} and a.version == 1
+    accepted = [
+        Put(kind="t", key="a", value={"n": 2}, expires_at=NOW + 90, version=1),
+        Put(kind="t", key="b", value={"n": 3}, expires_at=NOW + 60, index="u1"),
+    ]
+    assert await record_store.write(accepted, now=NOW)
+    a, b = await record_store.get("t", "a", now=NOW), await record_store.get("t", "b", now=NOW)
+    assert a is not None and (a.value, a.version, a.expires_at) == ({"n": 2}, 2, NOW + 90)
+    assert b is not None and (b.value, b.version) == ({"n": 3}, 1)
+    assert [key for key, _ in await record_store.indexed("t", "u1", now=NOW)] == ["b"]
+    assert not await record_store.write(accepted[:1], now=NOW)  # version 1 is gone
+
+
+async def test_get_linked_reads_a_record_and_the_one_it_names(record_store: RecordStore) -> None:
+    await record_store.insert("f", "fam", {"n": 1}, expires_at=NOW + 60, now=NOW)
+    await record_store.insert("r", "tok", {"family": "fam"}, expires_at=NOW + 60, now=NOW)
+    await record_store.insert("r", "orphan", {"family": "gone"}, expires_at=NOW + 60, now=NOW)
+    record, linked = await record_store.get_linked(
+        "r", "tok", link="family", link_kind="f", now=NOW
+    )
+    assert record is not None and linked is not None and linked.value == {"n": 1}
+    record, linked = await record_store.get_linked(
+        "r", "orphan", link="family", link_kind="f", now=NOW
+    )
+    assert record is not None and linked is None
+    assert await record_store.get_linked("r", "none", link="family", link_kind="f", now=NOW) == (
+        None,
+        None,
+    )
+
+
+async def test_concurrent_writes_on_one_record_let_exactly_one_win(
+    record_store: RecordStore,
+) -> None:
+    await record_store.insert("t", "k", {"state": "live"}, expires_at=NOW + 60, now=NOW)
+    wins: list[int] = []
+
+    async def spend(n: int) -> None:
+        held = await record_store.get("t", "k", now=NOW)
+        assert held is not None
+        puts = [
+            Put(
+                kind="t",
+                key="k",
+                value={"state": "spent"},
+                expires_at=NOW + 60,
+                version=held.version,
+            ),
+            Put(kind="t", key=f"new-{n}", value={"state": "live"}, expires_at=NOW + 60),
+        ]
+        if held.value["state"] == "live" and await record_store.write(puts, now=NOW):
+            wins.append(n)
+
+    async with anyio.create_task_group() as group:
+        for n in range(50):
+            group.start_soon(spend, n)
+    assert len(wins) == 1
+    created = [n for n in range(50) if await record_store.get("t", f"new-{n}", now=NOW)]
+    assert created == wins  # the losers wrote nothing at all
