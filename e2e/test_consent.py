@@ -19,7 +19,9 @@ CLIENT_NAME = "Desktop notes"
 
 
 class Listener:
-    """A native app's loopback redirect listener (RFC 8252 §7.3): it keeps every query it gets."""
+    """A native app's loopback redirect listener (RFC 8252 §7.3): it keeps every query its
+    `/callback` gets. The browser's own requests (a `/favicon.ico` after the page, at a time of
+    its choosing) are answered 404 and not kept, or they would race the test's count."""
 
     def __init__(self) -> None:
         self.port = free_port()
@@ -28,7 +30,11 @@ class Listener:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
-                received.append({k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()})
+                target = urlsplit(self.path)
+                if target.path != "/callback":
+                    self.send_error(404)
+                    return
+                received.append({k: v[0] for k, v in parse_qs(target.query).items()})
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()
