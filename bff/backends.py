@@ -56,6 +56,12 @@ def record_store(url: str) -> RecordStore:
     return MemoryRecordStore() if kind == "memory" else SqliteRecordStore(path=target)
 
 
+def is_shared(url: str) -> bool:
+    """Whether other processes on other machines may share the store (Redis): the one whose reads
+    cross the network, so the one worth a session cache in front."""
+    return backend(url)[0] == "redis"
+
+
 def backend(url: str) -> tuple[Backend, str]:
     """The backend a store URL names, and its target: a file path for SQLite
     (sqlite:///relative/path or sqlite:////absolute/path), the URL itself for Redis."""

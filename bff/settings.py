@@ -25,6 +25,7 @@ class Settings:
     var_dir: Path = Path("var")
     database: str = ""  # sqlite path for users, clients, keys; defaults to var/bff.sqlite3
     session_store: str = ""  # sqlite:///…, memory://, redis://…
+    session_cache: bool = True  # hot sessions in process before a Redis store, evicted by the feed
     secret_key: str = ""  # generated into var/ when empty
     revocation_secret: str = ""  # what APIs present to follow the revocation feed; generated
     session_idle_seconds: int = 30 * 60
@@ -91,6 +92,7 @@ class Settings:
             var_dir=var_dir,
             database=reader.text("BFF_DATABASE", ""),
             session_store=reader.text("BFF_SESSION_STORE", ""),
+            session_cache=reader.choice("BFF_SESSION_CACHE", "on", ("on", "off")) == "on",
             secret_key=reader.text("BFF_SECRET_KEY", ""),
             revocation_secret=reader.text("BFF_REVOCATION_SECRET", ""),
             session_idle_seconds=reader.integer("BFF_SESSION_IDLE_SECONDS", 1800, low=60),

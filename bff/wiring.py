@@ -52,6 +52,7 @@ from bff.security.passwords import Argon2Passwords, Passwords
 from bff.security.ratelimit import LoginThrottle, RateLimit, SubjectKeys
 from bff.security.tokens import TokenMinter
 from bff.sessions import SessionStore
+from bff.sessions.cache import CachedSessionStore
 from bff.sessions.manager import SessionManager, SessionPolicy
 from bff.settings import Settings
 from bff.sweeper import Sweeper
@@ -104,7 +105,12 @@ class Components:
 
     @cached_property
     def session_store(self) -> SessionStore:
-        return self._given_store or backends.session_store(self.settings.session_store_url)
+        if self._given_store is not None:
+            return self._given_store
+        store = backends.session_store(self.settings.session_store_url)
+        if self.settings.session_cache and backends.is_shared(self.settings.session_store_url):
+            return CachedSessionStore(store=store, feed=self.feed, clock=self.clock)
+        return store
 
     @cached_property
     def counters(self) -> CounterStore:
@@ -430,7 +436,8 @@ class Components:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """The app's lifespan: stores opened, keys loaded, the sweeper started; all undone after."""
+        """The app's lifespan: stores opened, keys loaded, the sweeper (and the session cache's
+        feed follower) started; all undone after."""
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(self.passwords.close)
             stack.push_async_callback(self.api_client.aclose)
@@ -448,6 +455,9 @@ class Components:
             self.key_ring.load_or_create()
             sweeping = asyncio.create_task(self.sweeper.run(), name="sweeper")
             stack.push_async_callback(_cancel, sweeping)
+            if isinstance(self.session_store, CachedSessionStore):
+                following = asyncio.create_task(self.session_store.follow(), name="session-cache")
+                stack.push_async_callback(_cancel, following)
             yield
 
     async def _probe_users(self) -> None:
