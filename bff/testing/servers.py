@@ -1,5 +1,6 @@
-"""The commands for the servers the harnesses run: a throwaway redis-server, and one uvicorn
-worker of the BFF or the API, each on a loopback port of the caller's choosing."""
+"""The commands for the servers the harnesses run: a throwaway redis-server, and the BFF or the
+API served by `python -m serving` (what `make run` and production run), each on a loopback port
+of the caller's choosing."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from pathlib import Path
 from typing import Literal
 
 from bff.testing.launcher import LOOPBACK, Command, HttpReady, LineReady
-from serving.limits import PROTOCOL
 
 REDIS_READY = "Ready to accept connections"
 
@@ -24,6 +24,11 @@ def redis_server(
     return Command(name="redis", argv=argv, ready=LineReady(REDIS_READY, timeout=timeout))
 
 
+def serving_argv(app: Literal["bff", "api"]) -> list[str]:
+    """The entry point's command for `app`, before its options."""
+    return [sys.executable, "-m", "serving", app]
+
+
 def uvicorn_app(
     app: Literal["bff", "api"],
     *,
@@ -33,11 +38,10 @@ def uvicorn_app(
     options: Sequence[str] = (),
     timeout: float = 20.0,
 ) -> Command:
-    """`app`'s ASGI factory served on `port`, ready once its /healthz answers 200, with the
-    request-head limits `make run` serves with. Proxy headers are never trusted: nothing stands
-    in front of it."""
-    argv = [sys.executable, "-m", "uvicorn", "--factory", f"{app}.asgi:app", "--no-proxy-headers"]
-    argv += ["--http", PROTOCOL, "--host", LOOPBACK, "--port", str(port), *options]
+    """`app` served by the entry point on `port` with every production limit (`options` are
+    `python -m serving`'s, e.g. `--access-log`, `--workers 2`), ready once its /healthz answers
+    200. No proxy is trusted: nothing stands in front of it."""
+    argv = [*serving_argv(app), "--host", LOOPBACK, "--port", str(port), *options]
     return Command(
         name=app,
         argv=argv,
