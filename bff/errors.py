@@ -47,6 +47,16 @@ class Forbidden(HTTPProblem):
     code = "forbidden"
 
 
+class RequestTimeout(HTTPProblem):
+    """The client took too long to send its body; the connection is not kept for another."""
+
+    status = 408
+    code = "request_timeout"
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description, headers={"Connection": "close"})
+
+
 class PayloadTooLarge(HTTPProblem):
     status = 413
     code = "payload_too_large"

@@ -42,6 +42,8 @@ class Settings:
     argon2_parallelism: int = 1  # one lane per hash: a login storm keeps a core for the loop
     password_workers: int = 1
     login_max_body: int = 4096
+    proxy_body_seconds: float = 10.0  # for the whole of a proxied request's body
+    proxy_calls_per_session: int = 8  # proxied calls in flight at once per session
     log_level: str = "INFO"
 
     @property
@@ -117,6 +119,10 @@ class Settings:
             ),
             argon2_parallelism=reader.integer("BFF_ARGON2_PARALLELISM", 1, low=1, high=16),
             password_workers=reader.integer("BFF_PASSWORD_WORKERS", 1, low=1, high=64),
+            proxy_body_seconds=reader.integer("BFF_PROXY_BODY_SECONDS", 10, low=1, high=300),
+            proxy_calls_per_session=reader.integer(
+                "BFF_PROXY_CALLS_PER_SESSION", 8, low=1, high=1000
+            ),
             log_level=reader.choice("BFF_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         )
         if settings.session_absolute_seconds < settings.session_idle_seconds:
