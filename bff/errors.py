@@ -96,5 +96,16 @@ class Throttled(HTTPProblem):
         self.retry_after = retry_after
 
 
+class Overloaded(HTTPProblem):
+    """Shed load: the work would wait behind too much queued work (the password hasher's)."""
+
+    status = 503
+    code = "temporarily_unavailable"
+
+    def __init__(self, description: str, *, retry_after: int) -> None:
+        super().__init__(description, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
 class StoreUnavailable(BffError):
     """A backing store (sessions, users, rate limits) cannot be reached: fail closed with 503."""

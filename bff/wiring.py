@@ -162,6 +162,7 @@ class Components:
             memory_kib=self.settings.argon2_memory_kib,
             parallelism=self.settings.argon2_parallelism,
             workers=self.settings.password_workers,
+            max_waiting=self.settings.password_queue_size,
         )
 
     @cached_property

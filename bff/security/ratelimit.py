@@ -17,6 +17,8 @@ free allowance, each attempt must claim a block whose length doubles (1 s, 2 s, 
 cap): the one attempt that opens the block is checked, every other attempt until it ends gets 429
 without touching the password. A success resets the account's counts and refunds its own attempt
 to the network's count (never the network's other failures).
+
+An attempt refused by an overloaded hasher (never checked) is refunded.
 """
 
 from __future__ import annotations
@@ -194,6 +196,11 @@ class LoginThrottle:
         await account.reset(email_subject)
         # only its own attempt: one good password must not wipe the network's other failures
         await network.attempts.hit(network_subject, amount=-1)
+
+    async def refund(self, *, email: str, ip: str) -> None:
+        """Give back an admitted attempt that was never checked (the hasher shed it)."""
+        for progressive, subject in self._limits(email, ip):
+            await progressive.attempts.hit(subject, amount=-1)
 
     def _limits(self, email: str, ip: str) -> tuple[tuple[_Progressive, str], ...]:
         network = client_network(ip)

@@ -29,6 +29,7 @@ def test_defaults_follow_the_contract() -> None:
         ("BFF_TRUSTED_PROXIES", "not-an-ip"),
         ("BFF_PROXY_BODY_SECONDS", "0"),
         ("BFF_PROXY_CALLS_PER_SESSION", "0"),
+        ("BFF_PASSWORD_QUEUE", "-1"),
     ],
 )
 def test_bad_values_are_refused_with_the_variable_name(name: str, value: str) -> None:
@@ -43,14 +44,17 @@ def test_absolute_timeout_cannot_be_shorter_than_idle() -> None:
         )
 
 
-def test_proxy_limits_have_defaults_and_can_be_set() -> None:
-    defaults = Settings.from_env({})
+def test_availability_limits_have_defaults_and_can_be_set() -> None:
+    defaults = Settings.from_env({"BFF_PASSWORD_WORKERS": "2"})
     assert defaults.proxy_body_seconds == 10
     assert defaults.proxy_calls_per_session == 8
+    assert defaults.password_queue_size == 8  # 4 per worker
     tuned = Settings.from_env(
         {
             "BFF_PROXY_BODY_SECONDS": "30",
             "BFF_PROXY_CALLS_PER_SESSION": "16",
+            "BFF_PASSWORD_QUEUE": "0",
         }
     )
     assert tuned.proxy_body_seconds == 30 and tuned.proxy_calls_per_session == 16
+    assert tuned.password_queue_size == 0  # no hash waits: a busy worker sheds at once

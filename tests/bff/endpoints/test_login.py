@@ -5,7 +5,8 @@ from http.cookies import SimpleCookie
 import httpx
 import pytest
 
-from bff.security.passwords import Argon2Passwords
+from bff.errors import Overloaded
+from bff.security.passwords import BUSY_MESSAGE, Argon2Passwords
 from bff.sessions import hash_session_id
 from tests.conftest import JSON, PASSWORD, System, csrf_from, login
 
@@ -250,3 +251,50 @@ async def test_on_loopback_the_other_loopback_name_is_the_same_origin(
             headers={"Origin": origin},
         )
         assert response.status_code == expected, origin
+
+
+# --- available under attack: a shed hash ---------------------------------------------------------
+
+
+def _busy(monkeypatch: pytest.MonkeyPatch, passwords: object, name: str) -> list[str]:
+    """Make the hasher's `name` shed every call, as a full queue does; returns the calls."""
+    calls: list[str] = []
+
+    async def shed(*args: object) -> object:
+        calls.append(name)
+        raise Overloaded(BUSY_MESSAGE, retry_after=1)
+
+    monkeypatch.setattr(passwords, name, shed)
+    return calls
+
+
+async def test_a_sign_in_the_hasher_sheds_is_503_with_the_form_and_costs_no_attempt(
+    system: System, user_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    passwords = system.bff_app.state.components.passwords
+    with monkeypatch.context() as patch:
+        _busy(patch, passwords, "verify")
+        for _ in range(8):  # past the five free attempts, had they been counted
+            response = await login(system.bff)
+            assert response.status_code == 503
+            assert response.headers["retry-after"] == "1"
+            assert response.headers["content-type"].startswith("text/html")
+            assert BUSY_MESSAGE in response.text and csrf_from(response.text)
+            assert "__Host-sid" not in system.bff.cookies
+    assert (await login(system.bff)).status_code == 303  # nothing counted, nothing blocked
+
+
+async def test_a_rehash_the_hasher_sheds_does_not_fail_the_sign_in(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = Argon2Passwords(time_cost=2, memory_kib=19 * 1024, parallelism=2, workers=1)
+    try:
+        old_hash = await old.hash(PASSWORD)
+    finally:
+        old.close()
+    users = system.bff_app.state.components.users
+    user = await users.add(email="old@example.com", password_hash=old_hash, role="user", now=0.0)
+    calls = _busy(monkeypatch, system.bff_app.state.components.passwords, "hash")
+    assert (await login(system.bff, email="old@example.com")).status_code == 303
+    assert calls == ["hash"]
+    assert (await users.by_id(user.id)).password_hash == old_hash  # rehashed at a later sign-in

@@ -140,6 +140,16 @@ async def test_many_people_behind_one_address_can_all_sign_in() -> None:
         await throttle.succeeded(email=f"user{n}@x.test", ip="10.0.0.1")
 
 
+async def test_a_refunded_attempt_was_never_counted() -> None:
+    throttle = _throttle(FrozenClock())
+    for _ in range(3 * ACCOUNT_FROM_IP.free):  # every one shed by the hasher, so unchecked
+        assert await _attempt(throttle) == 0
+        await throttle.refund(email="a@x.test", ip="1.1.1.1")
+    for _ in range(ACCOUNT_FROM_IP.free + 1):  # all five free attempts are still there
+        assert await _attempt(throttle) == 0
+    assert await _attempt(throttle) > 0
+
+
 async def test_concurrent_guesses_cannot_outrun_the_throttle(system: System, user_id: str) -> None:
     page = await system.bff.get("/login")
     token = csrf_from(page.text)
