@@ -42,6 +42,7 @@ class Settings:
     argon2_parallelism: int = 1  # one lane per hash: a login storm keeps a core for the loop
     password_workers: int = 1
     password_queue: int | None = None  # hashes that may wait for a worker; None: 4 per worker
+    logins_per_account: int = 10  # successful sign-ins per account per 5 minutes
     login_max_body: int = 4096
     proxy_body_seconds: float = 10.0  # for the whole of a proxied request's body
     proxy_calls_per_session: int = 8  # proxied calls in flight at once per session
@@ -125,6 +126,7 @@ class Settings:
             argon2_parallelism=reader.integer("BFF_ARGON2_PARALLELISM", 1, low=1, high=16),
             password_workers=reader.integer("BFF_PASSWORD_WORKERS", 1, low=1, high=64),
             password_queue=reader.optional_integer("BFF_PASSWORD_QUEUE", low=0, high=10000),
+            logins_per_account=reader.integer("BFF_LOGINS_PER_ACCOUNT", 10, low=1, high=100000),
             proxy_body_seconds=reader.integer("BFF_PROXY_BODY_SECONDS", 10, low=1, high=300),
             proxy_calls_per_session=reader.integer(
                 "BFF_PROXY_CALLS_PER_SESSION", 8, low=1, high=1000

@@ -278,7 +278,12 @@ class Components:
 
     @cached_property
     def login_throttle(self) -> LoginThrottle:
-        return LoginThrottle(counters=self.counters, clock=self.clock, keys=self.subject_keys)
+        return LoginThrottle(
+            counters=self.counters,
+            clock=self.clock,
+            keys=self.subject_keys,
+            successes=self.settings.logins_per_account,
+        )
 
     def rate_limit(self, name: str, limit: int, window: float) -> RateLimit:
         return RateLimit(

@@ -81,7 +81,11 @@ class LoginEndpoints:
             return self._render(
                 request, next_url=next_url, error=FAILURE_MESSAGE, status=401, email=email
             )
-        await self.throttle.succeeded(email=account, ip=ip)
+        try:
+            await self.throttle.succeeded(email=account, ip=ip)
+        except Throttled as exc:
+            self.audit.event("login.throttled", request, user_id=user.id)
+            return self._refused(request, exc, next_url=next_url, email=email)
         return await self._sign_in(request, user, password, next_url)
 
     async def logout(self, request: Request) -> Response:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from http.cookies import SimpleCookie
 
+import anyio
 import httpx
 import pytest
 
@@ -253,7 +254,7 @@ async def test_on_loopback_the_other_loopback_name_is_the_same_origin(
         assert response.status_code == expected, origin
 
 
-# --- available under attack: a shed hash ---------------------------------------------------------
+# --- available under attack: a shed hash, the sign-ins per account ------------------------------
 
 
 def _busy(monkeypatch: pytest.MonkeyPatch, passwords: object, name: str) -> list[str]:
@@ -298,3 +299,56 @@ async def test_a_rehash_the_hasher_sheds_does_not_fail_the_sign_in(
     assert (await login(system.bff, email="old@example.com")).status_code == 303
     assert calls == ["hash"]
     assert (await users.by_id(user.id)).password_hash == old_hash  # rehashed at a later sign-in
+
+
+async def test_sign_ins_per_account_are_limited_and_the_next_is_refused_unhashed(
+    system: System, user_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await system.add_user("bob@example.com", PASSWORD)
+    for _ in range(10):
+        assert (await login(system.bff, password="not the password at all")).status_code == 401
+        assert (await login(system.bff)).status_code == 303  # ten right, ten wrong: allowed
+    verified = _spy(monkeypatch, system.bff_app.state.components.passwords)
+    browser = system.new_browser()
+    refused = await login(browser)
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == str(5 * 60)
+    assert "Too many sign-in attempts" in refused.text
+    assert "__Host-sid" not in browser.cookies
+    assert verified == []  # refused before argon2 ran
+    assert (await login(browser, email="bob@example.com")).status_code == 303  # per account
+    system.clock.advance(5 * 60)
+    assert (await login(browser)).status_code == 303
+
+
+@pytest.mark.bff_settings(logins_per_account=3)
+async def test_concurrent_sign_ins_cannot_outrun_the_allowance(
+    system: System, user_id: str
+) -> None:
+    browsers = [system.new_browser() for _ in range(5)]
+    pages = [await browser.get("/login") for browser in browsers]
+    statuses: list[int] = []
+
+    async def sign_in(browser: httpx.AsyncClient, page: httpx.Response) -> None:
+        form = {"csrf_token": csrf_from(page.text), "email": "alice@example.com"}
+        response = await browser.post("/login", data={**form, "password": PASSWORD})
+        statuses.append(response.status_code)
+
+    async with anyio.create_task_group() as group:
+        for browser, page in zip(browsers, pages, strict=True):
+            group.start_soon(sign_in, browser, page)
+    assert sorted(statuses) == [303, 303, 303, 429, 429]
+    sessions = await system.bff_app.state.components.sessions.live(user_id)
+    assert len(sessions) == 3
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch, passwords: object) -> list[str | None]:
+    seen: list[str | None] = []
+    verify = passwords.verify  # type: ignore[attr-defined]
+
+    async def spy(stored_hash: str | None, password: str) -> bool:
+        seen.append(stored_hash)
+        return bool(await verify(stored_hash, password))
+
+    monkeypatch.setattr(passwords, "verify", spy)
+    return seen
