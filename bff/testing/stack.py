@@ -23,6 +23,9 @@ from bff.testing.servers import uvicorn_app
 
 # the OWASP floor: fast enough for tests, still real argon2id
 FAST_ARGON2 = {"BFF_ARGON2_MEMORY_KIB": "19456", "BFF_ARGON2_TIME_COST": "2"}
+# a suite signs its one user in again for every journey, far more often than a person would
+# (the per-account limit itself is tested in-process, on a frozen clock)
+SIGN_INS = {"BFF_LOGINS_PER_ACCOUNT": "1000"}
 CLI_TIMEOUT = 60.0
 
 
@@ -100,5 +103,6 @@ def local_stack(workdir: Path, *, root: Path) -> LocalStack:
         BFF_PUBLIC_URL=f"http://{LOOPBACK}:{bff_port}",
         API_PUBLIC_URL=f"http://{LOOPBACK}:{api_port}",
         **FAST_ARGON2,
+        **SIGN_INS,
     )
     return LocalStack(env=env, root=root, bff_port=bff_port, api_port=api_port)
