@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from typing import Any
+from typing import Any, cast
 
 from redis.exceptions import ResponseError
 
@@ -203,9 +203,9 @@ class RedisSessionStore(RedisStore):
                 if not str(exc).startswith("WRONGTYPE"):
                     raise
                 # a record in the hash format of earlier releases, under the full names
-                legacy = await client.hgetall(key)
+                legacy = cast("dict[str, str]", await client.hgetall(key))
                 return _session({_NAMES.get(k, k): v for k, v in legacy.items()}, id_hash)
-        return _decode(raw, id_hash)
+        return _decode(cast("str | None", raw), id_hash)  # decode_responses: str, not bytes
 
     async def touch(self, id_hash: str, *, last_seen: float, idle_expires_at: float) -> None:
         await self._run(_TOUCH, id_hash, repr(float(last_seen)), repr(float(idle_expires_at)))
