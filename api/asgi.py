@@ -1,6 +1,6 @@
 """The ASGI entry point: the only place that reads os.environ.
 
-uvicorn --factory api.asgi:app
+python -m serving api (uvicorn --factory api.asgi:app, with the limits of serving/)
 """
 
 from __future__ import annotations

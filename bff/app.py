@@ -45,6 +45,7 @@ def create_app(
     feed: RevocationFeed | None = None,
     records: RecordStore | None = None,
     api_transport: httpx.AsyncBaseTransport | None = None,
+    proxy_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Starlette:
     components = Components(
         settings,
@@ -56,6 +57,7 @@ def create_app(
         feed=feed,
         records=records,
         api_transport=api_transport,
+        proxy_transport=proxy_transport,
     )
     app = Starlette(
         routes=[

@@ -1,6 +1,6 @@
 """The ASGI entry point: the only place that reads os.environ.
 
-uvicorn --factory bff.asgi:app
+python -m serving bff (uvicorn --factory bff.asgi:app, with the limits of serving/)
 """
 
 from __future__ import annotations

@@ -28,3 +28,18 @@ class FrozenClock:
 
     def advance(self, seconds: float) -> None:
         self._now += seconds
+
+
+class Deadline:
+    """A moment on a clock, `seconds` after it was set: what is left of it, never below zero."""
+
+    def __init__(self, *, clock: Clock, seconds: float) -> None:
+        self._clock = clock
+        self._at = clock.now() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self._at - self._clock.now())
+
+    @property
+    def passed(self) -> bool:
+        return self.remaining() == 0.0

@@ -47,6 +47,16 @@ class Forbidden(HTTPProblem):
     code = "forbidden"
 
 
+class RequestTimeout(HTTPProblem):
+    """The client took too long to send its body; the connection is not kept for another."""
+
+    status = 408
+    code = "request_timeout"
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description, headers={"Connection": "close"})
+
+
 class PayloadTooLarge(HTTPProblem):
     status = 413
     code = "payload_too_large"
@@ -80,6 +90,17 @@ class GatewayTimeout(HTTPProblem):
 class Throttled(HTTPProblem):
     status = 429
     code = "rate_limited"
+
+    def __init__(self, description: str, *, retry_after: int) -> None:
+        super().__init__(description, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
+class Overloaded(HTTPProblem):
+    """Shed load: the work would wait behind too much queued work (the password hasher's)."""
+
+    status = 503
+    code = "temporarily_unavailable"
 
     def __init__(self, description: str, *, retry_after: int) -> None:
         super().__init__(description, headers={"Retry-After": str(retry_after)})

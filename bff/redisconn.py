@@ -62,12 +62,12 @@ class RedisConnection:
                 # no socket_timeout: redis-py would wrap every send in asyncio.wait_for (a task
                 # per command); each call is bounded by guarded()'s asyncio.timeout instead
                 socket_connect_timeout=TIMEOUT,
-            )
-            self._client = Redis(
-                connection_pool=pool,
-                # one immediate retry on a fresh connection: pooled sockets die when Redis restarts
+                # one immediate retry on a fresh connection: pooled sockets die when Redis
+                # restarts. On the pool's connections: a client given a pool ignores its own
+                # `retry`, and with RESP3 redis-py skips its stale-socket check at checkout
                 retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
             )
+            self._client = Redis(connection_pool=pool)
         except ValueError:
             # the URL may hold a password: name the variable, not the value
             raise ConfigError("BFF_SESSION_STORE: invalid redis URL") from None
@@ -96,9 +96,11 @@ class RedisConnection:
         return script
 
     @contextlib.asynccontextmanager
-    async def guarded(self) -> AsyncIterator[None]:
+    async def guarded(self, *, waiting: float = 0.0) -> AsyncIterator[None]:
+        """Bound a call by TIMEOUT, plus `waiting`: how long a blocking command (XREAD BLOCK)
+        may wait on purpose."""
         try:
-            async with asyncio.timeout(TIMEOUT):
+            async with asyncio.timeout(TIMEOUT + waiting):
                 yield
         except TimeoutError:
             # a cancelled read makes redis-py drop that connection: no reply is ever misread

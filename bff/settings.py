@@ -42,7 +42,11 @@ class Settings:
     argon2_memory_kib: int = 64 * 1024
     argon2_parallelism: int = 1  # one lane per hash: a login storm keeps a core for the loop
     password_workers: int = 1
+    password_queue: int | None = None  # hashes that may wait for a worker; None: 4 per worker
+    logins_per_account: int = 10  # successful sign-ins per account per 5 minutes
     login_max_body: int = 4096
+    proxy_body_seconds: float = 10.0  # for the whole of a proxied request's body
+    proxy_calls_per_session: int = 8  # proxied calls in flight at once per session
     log_level: str = "INFO"
 
     @property
@@ -56,6 +60,10 @@ class Settings:
     @property
     def api_base_url(self) -> str:
         return self.api_url or self.api_public_url
+
+    @property
+    def password_queue_size(self) -> int:
+        return 4 * self.password_workers if self.password_queue is None else self.password_queue
 
     @property
     def database_path(self) -> Path:
@@ -119,6 +127,12 @@ class Settings:
             ),
             argon2_parallelism=reader.integer("BFF_ARGON2_PARALLELISM", 1, low=1, high=16),
             password_workers=reader.integer("BFF_PASSWORD_WORKERS", 1, low=1, high=64),
+            password_queue=reader.optional_integer("BFF_PASSWORD_QUEUE", low=0, high=10000),
+            logins_per_account=reader.integer("BFF_LOGINS_PER_ACCOUNT", 10, low=1, high=100000),
+            proxy_body_seconds=reader.integer("BFF_PROXY_BODY_SECONDS", 10, low=1, high=300),
+            proxy_calls_per_session=reader.integer(
+                "BFF_PROXY_CALLS_PER_SESSION", 8, low=1, high=1000
+            ),
             log_level=reader.choice("BFF_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         )
         if settings.session_absolute_seconds < settings.session_idle_seconds:
@@ -176,6 +190,11 @@ class _Reader:
             bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
             raise ConfigError(f"{name} must be {bounds}, got {value}")
         return value
+
+    def optional_integer(self, name: str, *, low: int, high: int) -> int | None:
+        if not self._env.get(name, "").strip():
+            return None
+        return self.integer(name, 0, low=low, high=high)
 
     def url(self, name: str, default: str) -> str:
         raw = self.text(name, default).rstrip("/")

@@ -90,6 +90,7 @@ class Components:
         feed: RevocationFeed | None = None,
         records: RecordStore | None = None,
         api_transport: httpx.AsyncBaseTransport | None = None,
+        proxy_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
@@ -100,6 +101,7 @@ class Components:
         self._given_feed = feed
         self._given_records = records
         self._api_transport = api_transport
+        self._proxy_transport = proxy_transport or api_transport
 
     # storage
 
@@ -166,6 +168,7 @@ class Components:
             memory_kib=self.settings.argon2_memory_kib,
             parallelism=self.settings.argon2_parallelism,
             workers=self.settings.password_workers,
+            max_waiting=self.settings.password_queue_size,
         )
 
     @cached_property
@@ -281,7 +284,12 @@ class Components:
 
     @cached_property
     def login_throttle(self) -> LoginThrottle:
-        return LoginThrottle(counters=self.counters, clock=self.clock, keys=self.subject_keys)
+        return LoginThrottle(
+            counters=self.counters,
+            clock=self.clock,
+            keys=self.subject_keys,
+            successes=self.settings.logins_per_account,
+        )
 
     def rate_limit(self, name: str, limit: int, window: float) -> RateLimit:
         return RateLimit(
@@ -303,10 +311,18 @@ class Components:
 
     @cached_property
     def api_client(self) -> httpx.AsyncClient:
+        """The pages' client of the API (the dashboard's server-side calls)."""
+        return self._client_of_api(self._api_transport)
+
+    @cached_property
+    def proxy_client(self) -> httpx.AsyncClient:
+        """The proxy's client: a connection pool of its own, so however the browsers' `/api/*`
+        calls fill it, the server-rendered pages still reach the API."""
+        return self._client_of_api(self._proxy_transport)
+
+    def _client_of_api(self, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
         return httpx.AsyncClient(
-            base_url=self.settings.api_base_url,
-            transport=self._api_transport,
-            follow_redirects=False,
+            base_url=self.settings.api_base_url, transport=transport, follow_redirects=False
         )
 
     @cached_property
@@ -372,12 +388,7 @@ class Components:
                 revoker=self.revoker,
                 audit=self.audit,
             ),
-            ProxyEndpoint(
-                guard=self.guard,
-                tokens=self.token_cache,
-                api=self.api_client,
-                api_public_url=settings.api_public_url,
-            ),
+            self.proxy,
             WellKnownEndpoints(
                 keys=self.key_ring,
                 issuer=settings.issuer,
@@ -431,6 +442,18 @@ class Components:
         ]
         return [route for endpoint in endpoints for route in endpoint.routes()]
 
+    @cached_property
+    def proxy(self) -> ProxyEndpoint:
+        return ProxyEndpoint(
+            guard=self.guard,
+            tokens=self.token_cache,
+            api=self.proxy_client,
+            api_public_url=self.settings.api_public_url,
+            clock=self.clock,
+            body_seconds=self.settings.proxy_body_seconds,
+            calls_per_session=self.settings.proxy_calls_per_session,
+        )
+
     def revocation_stream(self) -> RevocationStream:
         return RevocationStream(feed=self.feed, clock=self.clock, secret=self.revocation_secret)
 
@@ -441,6 +464,7 @@ class Components:
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(self.passwords.close)
             stack.push_async_callback(self.api_client.aclose)
+            stack.push_async_callback(self.proxy_client.aclose)
             await stack.enter_async_context(
                 opened(
                     self.users,

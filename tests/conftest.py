@@ -303,3 +303,33 @@ def redis_url(redis_server: RedisServer) -> str:
     redis_server.start()  # a no-op unless an earlier test left it stopped
     redis_server.flush()
     return redis_server.url
+
+
+class Measurements:
+    """Numbers a test measured (a latency, a size), shown in the terminal summary of the run,
+    with or without -s."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def add(self, line: str) -> None:
+        print(line)  # at once, under -s
+        self.lines.append(line)
+
+
+MEASUREMENTS = pytest.StashKey[Measurements]()
+
+
+@pytest.fixture
+def measurements(request: pytest.FixtureRequest) -> Measurements:
+    return request.config.stash.setdefault(MEASUREMENTS, Measurements())
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    measured = config.stash.get(MEASUREMENTS, None)
+    if measured is not None and measured.lines:
+        terminalreporter.section("measurements")
+        for line in measured.lines:
+            terminalreporter.write_line(line)

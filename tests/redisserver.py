@@ -1,5 +1,6 @@
 """A real redis-server on a free loopback port, for the Redis tests: start, stop, kill, start
-again on the same port (an outage drill), close. No persistence, so a restart loses every key."""
+again on the same port (an outage drill), close. No persistence, so a restart loses every key;
+or with `appendonly`, an append-only file (fsynced every second) that a restart replays."""
 
 from __future__ import annotations
 
@@ -31,12 +32,16 @@ def require_redis_server() -> str:
 
 
 class RedisServer:
-    def __init__(self, *, binary: str, port: int | None = None) -> None:
+    def __init__(self, *, binary: str, port: int | None = None, appendonly: bool = False) -> None:
         self.port = port or free_port()
         self._dir = tempfile.TemporaryDirectory(prefix="redis-test-")
         workdir = Path(self._dir.name)
         command = redis_server(
-            port=self.port, workdir=workdir, binary=binary, timeout=STARTUP_TIMEOUT
+            port=self.port,
+            workdir=workdir,
+            binary=binary,
+            timeout=STARTUP_TIMEOUT,
+            appendonly=appendonly,
         )
         self._process = Process(command, log=workdir / "redis.log")
 
@@ -59,7 +64,15 @@ class RedisServer:
         """SIGKILL: the server vanishes without closing its connections."""
         self._process.kill()
 
+    def pause(self) -> None:
+        """SIGSTOP: connections stay open and nothing answers, as in a network partition."""
+        self._process.pause()
+
+    def resume(self) -> None:
+        self._process.resume()
+
     def close(self) -> None:
+        self.resume()  # a stopped process would ignore SIGTERM
         self.stop()
         self._dir.cleanup()
 
@@ -71,9 +84,9 @@ class RedisServer:
                 raise RuntimeError("redis-server refused FLUSHALL")
 
 
-def running_redis_server() -> Iterator[RedisServer]:
+def running_redis_server(*, appendonly: bool = False) -> Iterator[RedisServer]:
     """Generator for a fixture: a started server, always stopped and cleaned up afterwards."""
-    server = RedisServer(binary=require_redis_server())
+    server = RedisServer(binary=require_redis_server(), appendonly=appendonly)
     try:
         server.start()
         yield server

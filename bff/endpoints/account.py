@@ -14,7 +14,7 @@ from bff.audit import Audit
 from bff.endpoints.guard import SessionGuard
 from bff.endpoints.rendering import PageRenderer
 from bff.endpoints.responses import sign_out, to_login
-from bff.errors import BadRequest, Forbidden, NotFound, Throttled
+from bff.errors import BadRequest, Forbidden, HTTPProblem, NotFound, Overloaded, Throttled
 from bff.oauth.clients import ClientStore
 from bff.oauth.consents import ConsentStore
 from bff.oauth.families import Family, RefreshFamilies
@@ -230,23 +230,33 @@ class PasswordEndpoints:
         try:
             await self.attempts.enforce(user.id, THROTTLED)
         except Throttled as exc:
-            return await self._throttled(request, session, exc)
-        if not await self.passwords.verify(user.password_hash, current):
+            self.audit.event("password.change_throttled", request, user_id=user.id, sid=session.sid)
+            return await self._refused(request, session, exc)
+        try:
+            matched = await self.passwords.verify(user.password_hash, current)
+        except Overloaded as exc:
+            await self.attempts.hit(user.id, amount=-1)  # shed, never checked: given back
+            return await self._refused(request, session, exc)
+        if not matched:
             self.audit.event("password.change_failed", request, user_id=user.id, sid=session.sid)
             return await self._form(request, session, error=WRONG_PASSWORD, status=400)
         await self.attempts.reset(user.id)
-        return await self._replace_sessions(request, user, new)
+        try:
+            new_hash = await self.passwords.hash(new)
+        except Overloaded as exc:
+            return await self._refused(request, session, exc)  # nothing changed yet
+        return await self._replace_sessions(request, user, new_hash)
 
-    async def _throttled(self, request: Request, session: Session, exc: Throttled) -> Response:
-        self.audit.event(
-            "password.change_throttled", request, user_id=session.user_id, sid=session.sid
+    async def _refused(self, request: Request, session: Session, problem: HTTPProblem) -> Response:
+        """The form again, with the problem's status (429, 503), message and Retry-After."""
+        response = await self._form(
+            request, session, error=problem.description, status=problem.status
         )
-        response = await self._form(request, session, error=exc.description, status=429)
-        response.headers.update(exc.headers)
+        response.headers.update(problem.headers)
         return response
 
-    async def _replace_sessions(self, request: Request, user: User, password: str) -> Response:
-        await self.users.set_password_hash(user.id, await self.passwords.hash(password))
+    async def _replace_sessions(self, request: Request, user: User, new_hash: str) -> Response:
+        await self.users.set_password_hash(user.id, new_hash)
         # every session and app grant ends, this session too: a new id at every privilege change
         await self.revoker.end_user(user.id, apps=True, event=REVOKED_EVENT, request=request)
         cookie_value, fresh = await self.sessions.start(

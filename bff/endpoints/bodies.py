@@ -4,17 +4,22 @@ encodings, and every field or JSON key at most once (a duplicate is an ambiguity
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl
 
+import anyio
 from starlette.requests import ClientDisconnect, Request
 
-from bff.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from bff.clock import Deadline
+from bff.errors import BadRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 
 MAX_FIELDS = 32
 
 
-async def read_body(request: Request, max_bytes: int) -> bytes:
+async def read_body(request: Request, max_bytes: int, *, deadline: Deadline | None = None) -> bytes:
+    """The whole body, at most `max_bytes`; with a deadline, RequestTimeout unless the last
+    byte has arrived before it."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
@@ -23,8 +28,9 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
             raise PayloadTooLarge(f"the body must not exceed {max_bytes} bytes")
     chunks: list[bytes] = []
     size = 0
+    stream = request.stream()
     try:
-        async for chunk in request.stream():
+        while (chunk := await _next_chunk(stream, deadline)) is not None:
             size += len(chunk)
             if size > max_bytes:
                 raise PayloadTooLarge(f"the body must not exceed {max_bytes} bytes")
@@ -32,6 +38,17 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     except ClientDisconnect:
         raise BadRequest("the client went away before the body was complete") from None
     return b"".join(chunks)
+
+
+async def _next_chunk(stream: AsyncIterator[bytes], deadline: Deadline | None) -> bytes | None:
+    if deadline is None:
+        return await anext(stream, None)
+    # each wait gets only what is left of the whole body's time: trickling buys nothing
+    with anyio.move_on_after(deadline.remaining()) as wait:
+        chunk = await anext(stream, None)
+    if wait.cancelled_caught or deadline.passed:
+        raise RequestTimeout("the request body did not arrive in time")
+    return chunk
 
 
 async def read_form(request: Request, max_bytes: int) -> dict[str, str]:

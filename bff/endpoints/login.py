@@ -14,7 +14,7 @@ from bff.audit import Audit
 from bff.endpoints.bodies import read_form
 from bff.endpoints.guard import SessionGuard
 from bff.endpoints.responses import sign_out
-from bff.errors import BadRequest, Throttled
+from bff.errors import BadRequest, HTTPProblem, Overloaded, Throttled
 from bff.revocation import Revoker
 from bff.security.csrf import CsrfTokens
 from bff.security.passwords import MAX_PASSWORD_LENGTH, Passwords
@@ -70,17 +70,22 @@ class LoginEndpoints:
             await self.throttle.admit(email=account, ip=ip)
         except Throttled as exc:
             self.audit.event("login.throttled", request)
-            response = self._render(
-                request, next_url=next_url, error=exc.description, status=429, email=email
-            )
-            response.headers.update(exc.headers)
-            return response
-        user = await self._check_password(request, normalized, password)
+            return self._refused(request, exc, next_url=next_url, email=email)
+        try:
+            user = await self._check_password(request, normalized, password)
+        except Overloaded as exc:
+            # shed, never checked: the attempt is given back, so retrying costs nothing
+            await self.throttle.refund(email=account, ip=ip)
+            return self._refused(request, exc, next_url=next_url, email=email)
         if user is None:
             return self._render(
                 request, next_url=next_url, error=FAILURE_MESSAGE, status=401, email=email
             )
-        await self.throttle.succeeded(email=account, ip=ip)
+        try:
+            await self.throttle.succeeded(email=account, ip=ip)
+        except Throttled as exc:
+            self.audit.event("login.throttled", request, user_id=user.id)
+            return self._refused(request, exc, next_url=next_url, email=email)
         return await self._sign_in(request, user, password, next_url)
 
     async def logout(self, request: Request) -> Response:
@@ -108,7 +113,10 @@ class LoginEndpoints:
         self, request: Request, user: User, password: str, next_url: str
     ) -> Response:
         if self.passwords.needs_rehash(user.password_hash):
-            await self.users.set_password_hash(user.id, await self.passwords.hash(password))
+            try:
+                await self.users.set_password_hash(user.id, await self.passwords.hash(password))
+            except Overloaded:
+                pass  # the sign-in stands; the rehash waits for a later one
         # never carry a pre-login session over: the old id dies, a new one is issued
         previous = await self.guard.current(request, slide=False)
         if previous is not None:
@@ -126,6 +134,20 @@ class LoginEndpoints:
         response.delete_cookie(
             LOGIN_COOKIE, path="/", secure=True, httponly=True, samesite=SAME_SITE
         )
+        return response
+
+    def _refused(
+        self, request: Request, problem: HTTPProblem, *, next_url: str, email: str
+    ) -> Response:
+        """The form again, with the problem's status (429, 503), message and Retry-After."""
+        response = self._render(
+            request,
+            next_url=next_url,
+            error=problem.description,
+            status=problem.status,
+            email=email,
+        )
+        response.headers.update(problem.headers)
         return response
 
     def _render(

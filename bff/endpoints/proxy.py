@@ -1,22 +1,31 @@
 """The proxy `/api/{path}`: pure-BFF mode, the session's token attached on the server so that the
-page's JavaScript never holds one. Only the configured API is reachable, under its base path."""
+page's JavaScript never holds one. Only the configured API is reachable, under its base path.
+
+Available under attack: a request body is read whole (at most 1 MiB, within a deadline) before
+an upstream connection is taken, so a slow upload holds none; and a session has at most a few
+calls in flight, from its body's first byte to its response's last, so one user cannot hold
+every connection of the pool. The pages reach the API through a pool of their own
+(bff.wiring)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import Callable
 from urllib.parse import unquote
 
 import anyio
 import httpx
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from bff.clock import Clock, Deadline
+from bff.endpoints.bodies import read_body
 from bff.endpoints.guard import SessionGuard
 from bff.endpoints.responses import NO_STORE
-from bff.errors import BadGateway, BadRequest, GatewayTimeout, PayloadTooLarge
+from bff.errors import BadGateway, BadRequest, GatewayTimeout
+from bff.security.inflight import InFlightLimit, Slot
 from bff.sessions.base import Session
 from bff.tokencache import SessionTokenCache
 
@@ -25,9 +34,10 @@ METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 RETRY_METHODS = frozenset({"GET", "HEAD"})
 MAX_BODY = 1024 * 1024
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
-# whole-exchange bound up to the response head: a client dribbling its body cannot pin a
+# whole-exchange bound up to the response head: an API answering byte by byte cannot pin a
 # pooled upstream connection for ever (httpx's timeouts only bound each socket operation)
 DEADLINE = 30.0
+IN_FLIGHT_MESSAGE = "too many API calls in flight for this session"
 # allowlists, not denylists: an unknown header (X-Original-URL, Forwarded, X-Real-IP…) that some
 # upstream stack might trust is never forwarded, and none the API sends can reach the browser
 REQUEST_HEADERS = frozenset(
@@ -36,7 +46,7 @@ REQUEST_HEADERS = frozenset(
         "accept-language",
         "content-type",
         "content-language",
-        "content-length",
+        # no content-length: httpx sets it from the buffered body, the length actually sent
         "if-match",
         "if-none-match",
         "if-modified-since",
@@ -69,10 +79,16 @@ class ProxyEndpoint:
         tokens: SessionTokenCache,
         api: httpx.AsyncClient,
         api_public_url: str,
+        clock: Clock,
+        body_seconds: float,
+        calls_per_session: int,
     ) -> None:
         self._guard = guard
         self._tokens = tokens
         self._api = api
+        self._clock = clock
+        self._body_seconds = body_seconds
+        self.in_flight = InFlightLimit(limit=calls_per_session, message=IN_FLIGHT_MESSAGE)
         self._base = api.base_url
         # the API may name itself by its public URL in a Location when the BFF reaches it privately
         self._origins = (self._base, httpx.URL(api_public_url.rstrip("/") + "/"))
@@ -83,7 +99,19 @@ class ProxyEndpoint:
     async def forward(self, request: Request) -> Response:
         session = await self._guard.json(request)
         url = self._upstream_url(request)
-        body = _request_body(request)
+        # held from the body's first byte to the response's last (see UpstreamResponse)
+        slot = self.in_flight.take(session.sid)
+        try:
+            return await self._exchange(request, session, url, slot)
+        except BaseException:
+            slot.release()
+            raise
+
+    async def _exchange(
+        self, request: Request, session: Session, url: httpx.URL, slot: Slot
+    ) -> Response:
+        # the whole body first, so a slow upload never holds an upstream connection
+        body = await self._request_body(request)
         upstream = await self._send(request, session, url, body)
         if upstream.status_code == 401 and body is None and request.method in RETRY_METHODS:
             # once, for safe bodiless requests only: a token the API refused (revoked jti, a key
@@ -91,7 +119,14 @@ class ProxyEndpoint:
             await upstream.aclose()
             self._tokens.forget(session.sid)
             upstream = await self._send(request, session, url, None)
-        return await self._respond(upstream, url)
+        return await self._respond(upstream, url, slot.release)
+
+    async def _request_body(self, request: Request) -> bytes | None:
+        headers = request.headers
+        if headers.get("content-length", "0") == "0" and "transfer-encoding" not in headers:
+            return None
+        deadline = Deadline(clock=self._clock, seconds=self._body_seconds)
+        return await read_body(request, MAX_BODY, deadline=deadline) or None
 
     def _upstream_url(self, request: Request) -> httpx.URL:
         path = upstream_path(_raw_suffix(request.scope))
@@ -107,7 +142,7 @@ class ProxyEndpoint:
         return url
 
     async def _send(
-        self, request: Request, session: Session, url: httpx.URL, body: AsyncIterable[bytes] | None
+        self, request: Request, session: Session, url: httpx.URL, body: bytes | None
     ) -> httpx.Response:
         headers = _request_headers(request)
         # the token is attached here and never reaches the browser; the browser's own is dropped
@@ -124,13 +159,14 @@ class ProxyEndpoint:
         except httpx.TransportError as exc:
             log.warning("proxy: the API cannot be reached: %s", type(exc).__name__)
             raise BadGateway("the API cannot be reached") from None
-        except ClientDisconnect:
-            raise BadRequest("the request body was cut short") from None
 
-    async def _respond(self, upstream: httpx.Response, url: httpx.URL) -> Response:
+    async def _respond(
+        self, upstream: httpx.Response, url: httpx.URL, release: Callable[[], None]
+    ) -> Response:
         if upstream.status_code >= 500:
             # the API's 4xx are its documented errors; its 5xx may carry internals: replaced
             await upstream.aclose()
+            release()
             log.warning("proxy: the API answered %d", upstream.status_code)
             body = {"error": "upstream_error", "error_description": "the API failed"}
             return JSONResponse(body, status_code=upstream.status_code, headers=NO_STORE)
@@ -139,7 +175,7 @@ class ProxyEndpoint:
         except BaseException:
             await upstream.aclose()
             raise
-        return UpstreamResponse(upstream, headers=headers)
+        return UpstreamResponse(upstream, headers=headers, release=release)
 
     def _response_headers(
         self, upstream: httpx.Response, url: httpx.URL
@@ -178,18 +214,27 @@ class ProxyEndpoint:
 
 
 class UpstreamResponse(StreamingResponse):
-    """The API's response streamed back; the upstream response is closed however the stream ends
-    (done, browser gone, error), so no pooled connection leaks."""
+    """The API's response streamed back; the upstream response is closed and the session's slot
+    released however the stream ends (done, browser gone, error), so no pooled connection leaks
+    and a browser reading slowly still counts against its session."""
 
-    def __init__(self, upstream: httpx.Response, *, headers: list[tuple[bytes, bytes]]) -> None:
+    def __init__(
+        self,
+        upstream: httpx.Response,
+        *,
+        headers: list[tuple[bytes, bytes]],
+        release: Callable[[], None],
+    ) -> None:
         super().__init__(upstream.aiter_bytes(), status_code=upstream.status_code)
         self.raw_headers = headers
         self._upstream = upstream
+        self._release = release
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
+            self._release()
             await self._upstream.aclose()
 
 
@@ -239,29 +284,6 @@ def _query(scope: Scope) -> bytes:
 def _within(url: httpx.URL, base: httpx.URL) -> bool:
     same_origin = (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port)
     return same_origin and not url.userinfo and url.raw_path.startswith(base.raw_path)
-
-
-def _request_body(request: Request) -> AsyncIterable[bytes] | None:
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise BadRequest("invalid Content-Length")
-        if int(declared) > MAX_BODY:
-            raise PayloadTooLarge(f"the body must not exceed {MAX_BODY} bytes")
-        return _capped(request.stream(), MAX_BODY) if int(declared) else None
-    if "transfer-encoding" in request.headers:
-        return _capped(request.stream(), MAX_BODY)
-    return None
-
-
-async def _capped(stream: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
-    # streamed upstream as it arrives; a chunked body without a length is cut at the cap
-    size = 0
-    async for chunk in stream:
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body must not exceed {limit} bytes")
-        yield chunk
 
 
 def _request_headers(request: Request) -> list[tuple[str, str]]:

@@ -1,14 +1,16 @@
-"""Revocation events in a Redis stream: every BFF instance publishes into it and follows it."""
+"""Revocation events in a Redis stream: every BFF instance publishes into it and follows it.
+
+The stream rides the connection every Redis store shares (`bff.redisconn`): a bounded call, one
+immediate retry on a fresh socket (pooled sockets die when Redis restarts), and every failure a
+StoreUnavailable, so a follower's stream ends at once and its API fails closed, then resumes.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-
-from bff.errors import StoreUnavailable
+from bff.redisconn import RedisStore
 from contract.revocation import KINDS, RevocationEvent
 
 STREAM = "bff:revocations"
@@ -17,21 +19,8 @@ MAX_LENGTH = 100_000  # far above the events alive at once (a token lives 15 min
 BATCH = 1000
 
 
-class RedisRevocationFeed:
-    def __init__(self, *, url: str) -> None:
-        self._url = url
-        self._redis: aioredis.Redis | None = None
-
-    async def open(self) -> None:
-        if self._redis is None:
-            self._redis = aioredis.Redis.from_url(
-                self._url, socket_timeout=5.0, socket_connect_timeout=1.0, decode_responses=True
-            )
-
-    async def close(self) -> None:
-        if self._redis is not None:
-            await self._redis.aclose()
-            self._redis = None
+class RedisRevocationFeed(RedisStore):
+    NAME = "revocation feed"
 
     async def publish(self, event: RevocationEvent) -> None:
         fields: dict[Any, Any] = {
@@ -40,33 +29,23 @@ class RedisRevocationFeed:
             "at": event.at,
             "until": event.until,
         }
-        try:
-            await self._client().xadd(STREAM, fields, maxlen=MAX_LENGTH, approximate=True)
-        except RedisError as exc:
-            raise StoreUnavailable(f"revocation feed failed: {type(exc).__name__}") from exc
+        client = self._conn.client()
+        async with self._conn.guarded():
+            await client.xadd(STREAM, fields, maxlen=MAX_LENGTH, approximate=True)
 
     async def since(self, after: str | None) -> list[RevocationEvent]:
         # stream ids are times: a restarted Redis keeps counting up; a malformed id replays all
         start = f"({after}" if after and _STREAM_ID.fullmatch(after) else "-"
-        try:
-            entries = await self._client().xrange(STREAM, min=start, max="+", count=BATCH)
-        except RedisError as exc:
-            raise StoreUnavailable(f"revocation feed failed: {type(exc).__name__}") from exc
+        client = self._conn.client()
+        async with self._conn.guarded():
+            entries = await client.xrange(STREAM, min=start, max="+", count=BATCH)
         return [_event(str(entry_id), dict(fields or {})) for entry_id, fields in entries or []]
 
     async def wait(self, after: str | None, *, timeout: float) -> None:
-        try:
-            position = after if after and _STREAM_ID.fullmatch(after) else "0-0"
-            await self._client().xread(
-                {STREAM: position}, count=1, block=max(1, int(timeout * 1000))
-            )
-        except RedisError as exc:
-            raise StoreUnavailable(f"revocation feed failed: {type(exc).__name__}") from exc
-
-    def _client(self) -> aioredis.Redis:
-        if self._redis is None:
-            raise StoreUnavailable("revocation feed is not open")
-        return self._redis
+        position = after if after and _STREAM_ID.fullmatch(after) else "0-0"
+        client = self._conn.client()
+        async with self._conn.guarded(waiting=timeout):
+            await client.xread({STREAM: position}, count=1, block=max(1, int(timeout * 1000)))
 
 
 def _event(entry_id: str, fields: dict[Any, Any]) -> RevocationEvent:

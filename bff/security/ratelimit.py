@@ -17,6 +17,12 @@ free allowance, each attempt must claim a block whose length doubles (1 s, 2 s, 
 cap): the one attempt that opens the block is checked, every other attempt until it ends gets 429
 without touching the password. A success resets the account's counts and refunds its own attempt
 to the network's count (never the network's other failures).
+
+Successful sign-ins have an allowance of their own per account (10 per 5 minutes by default):
+each one costs a full password hash, so an account looping on its own right password could
+otherwise keep the hash workers busy for everyone. An account at its allowance is refused before
+its password is checked; only a right password spends it, so no one without the password can
+use it up. An attempt refused by an overloaded hasher (never checked) is refunded.
 """
 
 from __future__ import annotations
@@ -114,6 +120,8 @@ class RateLimit:
 
 
 ATTEMPT_WINDOW = 60 * 60  # attempts are forgotten an hour after the first one
+SUCCESS_WINDOW = 5 * 60  # the window of the successful sign-ins per account
+SUCCESSES = 10  # successful sign-ins per account per window, by default
 MESSAGE = "Too many sign-in attempts. Try again later."
 
 
@@ -160,13 +168,14 @@ class LoginThrottle:
         account_from_ip: Allowance = ACCOUNT_FROM_IP,
         account: Allowance = ACCOUNT,
         client_ip: Allowance = CLIENT_IP,
+        successes: int = SUCCESSES,
     ) -> None:
-        def progressive(kind: str, allowance: Allowance) -> _Progressive:
-            def limit(name: str, limit: int, window: float) -> RateLimit:
-                return RateLimit(
-                    counters=counters, clock=clock, keys=keys, name=name, limit=limit, window=window
-                )
+        def limit(name: str, limit: int, window: float) -> RateLimit:
+            return RateLimit(
+                counters=counters, clock=clock, keys=keys, name=name, limit=limit, window=window
+            )
 
+        def progressive(kind: str, allowance: Allowance) -> _Progressive:
             return _Progressive(
                 attempts=limit(f"login.attempts.{kind}", allowance.free, ATTEMPT_WINDOW),
                 blocks=limit(f"login.block.{kind}", 0, 1),
@@ -176,9 +185,12 @@ class LoginThrottle:
         self._pair = progressive("account-network", account_from_ip)
         self._account = progressive("account", account)
         self._network = progressive("network", client_ip)
+        self._successes = limit("login.successes.account", successes, SUCCESS_WINDOW)
 
     async def admit(self, *, email: str, ip: str) -> None:
         """Count this attempt; raise Throttled when it must not be checked."""
+        # an account that used up its sign-ins: refused, not counted, its password not hashed
+        await self._successes.refuse_if_over(email, MESSAGE, at_limit=True)
         limits = self._limits(email, ip)
         for progressive, subject in limits:
             # inside a block: refused and not counted, so waiting it out is always enough
@@ -187,6 +199,8 @@ class LoginThrottle:
             await progressive.count(subject)
 
     async def succeeded(self, *, email: str, ip: str) -> None:
+        """Reset the account's counts after a right password; Throttled when this sign-in goes
+        past the account's allowance of successful sign-ins (no session must then start)."""
         (pair, pair_subject), (account, email_subject), (network, network_subject) = self._limits(
             email, ip
         )
@@ -194,6 +208,13 @@ class LoginThrottle:
         await account.reset(email_subject)
         # only its own attempt: one good password must not wipe the network's other failures
         await network.attempts.hit(network_subject, amount=-1)
+        # counted after the check: only the right password spends the account's sign-ins
+        await self._successes.enforce(email, MESSAGE)
+
+    async def refund(self, *, email: str, ip: str) -> None:
+        """Give back an admitted attempt that was never checked (the hasher shed it)."""
+        for progressive, subject in self._limits(email, ip):
+            await progressive.attempts.hit(subject, amount=-1)
 
     def _limits(self, email: str, ip: str) -> tuple[tuple[_Progressive, str], ...]:
         network = client_network(ip)

@@ -4,16 +4,18 @@ tests' Redis server.
 A `Command` says what to run and how to tell that it is ready. A `Process` runs one command: its
 stdout and stderr are copied into a log file by a thread as they come (the pipe is always read, so
 a chatty child never blocks on a full pipe), it is waited for until ready, stopped with SIGTERM and
-then SIGKILL, or killed at once (an outage drill), and started again with the same argv, so on the
-same port. A `ProcessGroup` stops whatever it started, in reverse order, however its block ends.
-A process that exits before it is ready, or is not ready in time, raises `LaunchError` with the
-tail of its log. Processes are signalled by pid, never by name.
+then SIGKILL, or killed at once (an outage drill), paused and resumed (a hung server), and
+started again with the same argv, so on the same port. A `ProcessGroup` stops whatever it
+started, in reverse order, however its block ends. A process that exits before it is ready, or is
+not ready in time, raises `LaunchError` with the tail of its log. Processes are signalled by pid,
+never by name.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -182,6 +184,17 @@ class Process:
             self._popen.kill()
             self._popen.wait(timeout=self.command.stop_timeout)
         self._join_output()
+
+    def pause(self) -> None:
+        """SIGSTOP: the process keeps its sockets open and answers nothing (a hung server, or a
+        network partition as its clients see it) until `resume`."""
+        if self.running and self._popen is not None:
+            self._popen.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after `pause`."""
+        if self.running and self._popen is not None:
+            self._popen.send_signal(signal.SIGCONT)
 
     def ensure_running(self) -> None:
         """Raise LaunchError, with the tail of the log, when the process has exited."""

@@ -1,5 +1,6 @@
-"""The commands for the servers the harnesses run: a throwaway redis-server, and one uvicorn
-worker of the BFF or the API, each on a loopback port of the caller's choosing."""
+"""The commands for the servers the harnesses run: a throwaway redis-server, and the BFF or the
+API served by `python -m serving` (what `make run` and production run), each on a loopback port
+of the caller's choosing."""
 
 from __future__ import annotations
 
@@ -9,19 +10,32 @@ from pathlib import Path
 from typing import Literal
 
 from bff.testing.launcher import LOOPBACK, Command, HttpReady, LineReady
-from serving.limits import PROTOCOL
 
 REDIS_READY = "Ready to accept connections"
 
 
 def redis_server(
-    *, port: int, workdir: Path, binary: str = "redis-server", timeout: float = 10.0
+    *,
+    port: int,
+    workdir: Path,
+    binary: str = "redis-server",
+    timeout: float = 10.0,
+    appendonly: bool = False,
 ) -> Command:
-    """No persistence (a restart loses every key), loopback only, its log on stdout (where the
-    launcher watches for its ready line)."""
-    argv = [binary, "--port", str(port), "--bind", LOOPBACK, "--save", "", "--appendonly", "no"]
+    """Loopback only, its log on stdout (where the launcher watches for its ready line). No
+    persistence (a restart loses every key), or with `appendonly` the append-only file in
+    `workdir`, fsynced every second (what the README recommends): a restart in the same
+    `workdir` replays it, losing at most the writes of the second before a crash."""
+    persistence = ["--appendonly", "yes", "--appendfsync", "everysec"] if appendonly else []
+    argv = [binary, "--port", str(port), "--bind", LOOPBACK, "--save", ""]
+    argv += persistence or ["--appendonly", "no"]
     argv += ["--daemonize", "no", "--dir", str(workdir), "--logfile", ""]
     return Command(name="redis", argv=argv, ready=LineReady(REDIS_READY, timeout=timeout))
+
+
+def serving_argv(app: Literal["bff", "api"]) -> list[str]:
+    """The entry point's command for `app`, before its options."""
+    return [sys.executable, "-m", "serving", app]
 
 
 def uvicorn_app(
@@ -32,14 +46,15 @@ def uvicorn_app(
     cwd: Path,
     options: Sequence[str] = (),
     timeout: float = 20.0,
+    name: str | None = None,
 ) -> Command:
-    """`app`'s ASGI factory served on `port`, ready once its /healthz answers 200, with the
-    request-head limits `make run` serves with. Proxy headers are never trusted: nothing stands
-    in front of it."""
-    argv = [sys.executable, "-m", "uvicorn", "--factory", f"{app}.asgi:app", "--no-proxy-headers"]
-    argv += ["--http", PROTOCOL, "--host", LOOPBACK, "--port", str(port), *options]
+    """`app` served by the entry point on `port` with every production limit (`options` are
+    `python -m serving`'s, e.g. `--access-log`, `--workers 2`), ready once its /healthz answers
+    200. No proxy is trusted: nothing stands in front of it. `name` (default: `app`) tells
+    instances of one app apart in messages and log files."""
+    argv = [*serving_argv(app), "--host", LOOPBACK, "--port", str(port), *options]
     return Command(
-        name=app,
+        name=name or app,
         argv=argv,
         env=env,
         cwd=cwd,

@@ -27,6 +27,10 @@ def test_defaults_follow_the_contract() -> None:
         ("BFF_ARGON2_MEMORY_KIB", "1024"),
         ("BFF_SIGNING_ALG", "HS256"),
         ("BFF_TRUSTED_PROXIES", "not-an-ip"),
+        ("BFF_PROXY_BODY_SECONDS", "0"),
+        ("BFF_PROXY_CALLS_PER_SESSION", "0"),
+        ("BFF_PASSWORD_QUEUE", "-1"),
+        ("BFF_LOGINS_PER_ACCOUNT", "0"),
     ],
 )
 def test_bad_values_are_refused_with_the_variable_name(name: str, value: str) -> None:
@@ -39,3 +43,22 @@ def test_absolute_timeout_cannot_be_shorter_than_idle() -> None:
         Settings.from_env(
             {"BFF_SESSION_IDLE_SECONDS": "3600", "BFF_SESSION_ABSOLUTE_SECONDS": "600"}
         )
+
+
+def test_availability_limits_have_defaults_and_can_be_set() -> None:
+    defaults = Settings.from_env({"BFF_PASSWORD_WORKERS": "2"})
+    assert defaults.proxy_body_seconds == 10
+    assert defaults.proxy_calls_per_session == 8
+    assert defaults.password_queue_size == 8  # 4 per worker
+    assert defaults.logins_per_account == 10
+    tuned = Settings.from_env(
+        {
+            "BFF_PROXY_BODY_SECONDS": "30",
+            "BFF_PROXY_CALLS_PER_SESSION": "16",
+            "BFF_PASSWORD_QUEUE": "0",
+            "BFF_LOGINS_PER_ACCOUNT": "50",
+        }
+    )
+    assert tuned.proxy_body_seconds == 30 and tuned.proxy_calls_per_session == 16
+    assert tuned.password_queue_size == 0  # no hash waits: a busy worker sheds at once
+    assert tuned.logins_per_account == 50

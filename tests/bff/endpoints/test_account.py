@@ -5,6 +5,8 @@ import logging
 import httpx
 import pytest
 
+from bff.errors import Overloaded
+from bff.security.passwords import BUSY_MESSAGE
 from bff.sessions import hash_session_id
 from tests.conftest import JSON, PASSWORD, System, csrf_from, login
 
@@ -394,3 +396,31 @@ async def test_guessing_the_current_password_is_throttled(system: System, user_i
     system.clock.advance(15 * 60)
     assert (await login(system.bff)).status_code == 303  # the throttle is never a lockout
     assert (await change_password(system.bff)).status_code == 303
+
+
+# --- available under attack: the hasher sheds ----------------------------------------------------
+
+
+def _shed(monkeypatch: pytest.MonkeyPatch, passwords: object, name: str) -> None:
+    async def busy(*args: object) -> object:
+        raise Overloaded(BUSY_MESSAGE, retry_after=1)
+
+    monkeypatch.setattr(passwords, name, busy)
+
+
+@pytest.mark.parametrize("shed", ["verify", "hash"])
+async def test_a_password_change_the_hasher_sheds_is_503_and_changes_nothing(
+    system: System, user_id: str, monkeypatch: pytest.MonkeyPatch, shed: str
+) -> None:
+    await login(system.bff)
+    cookie = system.bff.cookies[COOKIE]
+    with monkeypatch.context() as patch:
+        _shed(patch, system.bff_app.state.components.passwords, shed)
+        for _ in range(6):  # past the five wrong current passwords, had they been counted
+            response = await change_password(system.bff)
+            assert response.status_code == 503
+            assert response.headers["retry-after"] == "1"
+            assert BUSY_MESSAGE in response.text
+    assert system.bff.cookies[COOKIE] == cookie and await is_signed_in(system.bff)
+    assert (await login(system.new_browser(), password=NEW_PASSWORD)).status_code == 401
+    assert (await change_password(system.bff)).status_code == 303  # nothing counted

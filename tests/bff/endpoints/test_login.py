@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from http.cookies import SimpleCookie
 
+import anyio
 import httpx
 import pytest
 
-from bff.security.passwords import Argon2Passwords
+from bff.errors import Overloaded
+from bff.security.passwords import BUSY_MESSAGE, Argon2Passwords
 from bff.sessions import hash_session_id
 from tests.conftest import JSON, PASSWORD, System, csrf_from, login
 
@@ -250,3 +252,103 @@ async def test_on_loopback_the_other_loopback_name_is_the_same_origin(
             headers={"Origin": origin},
         )
         assert response.status_code == expected, origin
+
+
+# --- available under attack: a shed hash, the sign-ins per account ------------------------------
+
+
+def _busy(monkeypatch: pytest.MonkeyPatch, passwords: object, name: str) -> list[str]:
+    """Make the hasher's `name` shed every call, as a full queue does; returns the calls."""
+    calls: list[str] = []
+
+    async def shed(*args: object) -> object:
+        calls.append(name)
+        raise Overloaded(BUSY_MESSAGE, retry_after=1)
+
+    monkeypatch.setattr(passwords, name, shed)
+    return calls
+
+
+async def test_a_sign_in_the_hasher_sheds_is_503_with_the_form_and_costs_no_attempt(
+    system: System, user_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    passwords = system.bff_app.state.components.passwords
+    with monkeypatch.context() as patch:
+        _busy(patch, passwords, "verify")
+        for _ in range(8):  # past the five free attempts, had they been counted
+            response = await login(system.bff)
+            assert response.status_code == 503
+            assert response.headers["retry-after"] == "1"
+            assert response.headers["content-type"].startswith("text/html")
+            assert BUSY_MESSAGE in response.text and csrf_from(response.text)
+            assert "__Host-sid" not in system.bff.cookies
+    assert (await login(system.bff)).status_code == 303  # nothing counted, nothing blocked
+
+
+async def test_a_rehash_the_hasher_sheds_does_not_fail_the_sign_in(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = Argon2Passwords(time_cost=2, memory_kib=19 * 1024, parallelism=2, workers=1)
+    try:
+        old_hash = await old.hash(PASSWORD)
+    finally:
+        old.close()
+    users = system.bff_app.state.components.users
+    user = await users.add(email="old@example.com", password_hash=old_hash, role="user", now=0.0)
+    calls = _busy(monkeypatch, system.bff_app.state.components.passwords, "hash")
+    assert (await login(system.bff, email="old@example.com")).status_code == 303
+    assert calls == ["hash"]
+    assert (await users.by_id(user.id)).password_hash == old_hash  # rehashed at a later sign-in
+
+
+async def test_sign_ins_per_account_are_limited_and_the_next_is_refused_unhashed(
+    system: System, user_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await system.add_user("bob@example.com", PASSWORD)
+    for _ in range(10):
+        assert (await login(system.bff, password="not the password at all")).status_code == 401
+        assert (await login(system.bff)).status_code == 303  # ten right, ten wrong: allowed
+    verified = _spy(monkeypatch, system.bff_app.state.components.passwords)
+    browser = system.new_browser()
+    refused = await login(browser)
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == str(5 * 60)
+    assert "Too many sign-in attempts" in refused.text
+    assert "__Host-sid" not in browser.cookies
+    assert verified == []  # refused before argon2 ran
+    assert (await login(browser, email="bob@example.com")).status_code == 303  # per account
+    system.clock.advance(5 * 60)
+    assert (await login(browser)).status_code == 303
+
+
+@pytest.mark.bff_settings(logins_per_account=3)
+async def test_concurrent_sign_ins_cannot_outrun_the_allowance(
+    system: System, user_id: str
+) -> None:
+    browsers = [system.new_browser() for _ in range(5)]
+    pages = [await browser.get("/login") for browser in browsers]
+    statuses: list[int] = []
+
+    async def sign_in(browser: httpx.AsyncClient, page: httpx.Response) -> None:
+        form = {"csrf_token": csrf_from(page.text), "email": "alice@example.com"}
+        response = await browser.post("/login", data={**form, "password": PASSWORD})
+        statuses.append(response.status_code)
+
+    async with anyio.create_task_group() as group:
+        for browser, page in zip(browsers, pages, strict=True):
+            group.start_soon(sign_in, browser, page)
+    assert sorted(statuses) == [303, 303, 303, 429, 429]
+    sessions = await system.bff_app.state.components.sessions.live(user_id)
+    assert len(sessions) == 3
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch, passwords: object) -> list[str | None]:
+    seen: list[str | None] = []
+    verify = passwords.verify  # type: ignore[attr-defined]
+
+    async def spy(stored_hash: str | None, password: str) -> bool:
+        seen.append(stored_hash)
+        return bool(await verify(stored_hash, password))
+
+    monkeypatch.setattr(passwords, "verify", spy)
+    return seen

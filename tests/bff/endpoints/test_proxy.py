@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
+import anyio
 import httpx
 import jwt
 import pytest
@@ -25,18 +26,34 @@ pytestmark = pytest.mark.anyio
 
 API_HOST = "api.test"
 Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
+AsyncHandler = Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
 
 
 async def _ok(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json={"ok": True})
 
 
+class Upstream(httpx.MockTransport):
+    """A MockTransport that also counts the requests it was handed, before their bodies are
+    read: what a pool would have given a connection to."""
+
+    def __init__(self, handler: AsyncHandler) -> None:
+        super().__init__(handler)
+        self.started = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.started += 1
+        return await super().handle_async_request(request)
+
+
 @dataclass
 class Proxied:
-    """A BFF whose API is an httpx.MockTransport that records every upstream request."""
+    """A BFF whose API, for the proxy, is an httpx.MockTransport that records every upstream
+    request."""
 
     app: Starlette
     browser: httpx.AsyncClient
+    upstream_transport: Upstream
     seen: list[httpx.Request] = field(default_factory=list)
     handler: Handler = _ok
 
@@ -53,19 +70,24 @@ async def _proxied(
     store: SessionStore,
     clock: FrozenClock,
     passwords: Argon2Passwords,
+    *,
+    pages: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[Proxied]:
+    """`pages`: the pages' own transport to the API; without it they share the proxy's."""
     box: list[Proxied] = []
 
     async def handler(request: httpx.Request) -> httpx.Response:
         return await box[0].upstream(request)
 
+    transport = Upstream(handler)
     app = create_bff(
         settings,
         store=store,
         clock=clock,
         passwords=SharedPasswords(passwords),
         feed=MemoryRevocationFeed(),
-        api_transport=httpx.MockTransport(handler),
+        api_transport=pages or transport,
+        proxy_transport=transport,
     )
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(app.router.lifespan_context(app))
@@ -79,7 +101,7 @@ async def _proxied(
             role="user",
             now=clock.now(),
         )
-        box.append(Proxied(app=app, browser=browser))
+        box.append(Proxied(app=app, browser=browser, upstream_transport=transport))
         assert (await login(browser)).status_code == 303
         yield box[0]
 
@@ -98,6 +120,18 @@ async def proxied_v1(
 ) -> AsyncIterator[Proxied]:
     settings = dataclasses.replace(bff_settings, api_url="https://api.internal:8443/v1")
     async for value in _proxied(settings, store, clock, passwords):
+        yield value
+
+
+@pytest.fixture
+async def proxied_beside_pages(
+    bff_settings: BffSettings, store: SessionStore, clock: FrozenClock, passwords: Argon2Passwords
+) -> AsyncIterator[Proxied]:
+    async def me(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"sub": "from-the-pages-pool", "client_id": "bff"})
+
+    pages = httpx.MockTransport(me)
+    async for value in _proxied(bff_settings, store, clock, passwords, pages=pages):
         yield value
 
 
@@ -516,3 +550,196 @@ async def test_a_refused_token_is_not_replayed_for_a_post(proxied: Proxied) -> N
     response = await proxied.browser.post("/api/notes", headers=JSON, json={"text": "x"})
     assert response.status_code == 401 and response.headers["www-authenticate"] == challenge
     assert len(proxied.seen) == 1
+
+
+# --- available under attack: bodies, calls in flight, pools ---------------------------------------
+
+
+async def test_a_body_trickling_past_the_deadline_is_408_and_never_reaches_the_api(
+    proxied: Proxied, clock: FrozenClock
+) -> None:
+    async def trickle() -> AsyncIterator[bytes]:
+        for _ in range(5):
+            clock.advance(3)  # 15 s in all, against a 10 s deadline for the whole body
+            yield b'{"t":1}'
+
+    response = await proxied.browser.post("/api/notes", headers=JSON, content=trickle())
+    assert response.status_code == 408
+    assert response.json() == {
+        "error": "request_timeout",
+        "error_description": "the request body did not arrive in time",
+    }
+    assert response.headers["connection"] == "close"
+    assert proxied.upstream_transport.started == 0 and proxied.seen == []
+
+
+async def test_a_body_that_stops_arriving_is_cut_at_the_deadline(
+    proxied: Proxied, clock: FrozenClock
+) -> None:
+    never = anyio.Event()
+
+    async def stall() -> AsyncIterator[bytes]:
+        clock.advance(9.99)  # what is left of the deadline: 10 ms of waiting
+        yield b'{"t":'
+        await never.wait()
+        yield b"1}"
+
+    with anyio.fail_after(5):
+        response = await proxied.browser.post("/api/notes", headers=JSON, content=stall())
+    assert response.status_code == 408
+    assert proxied.upstream_transport.started == 0
+
+
+@pytest.mark.bff_settings(proxy_body_seconds=20)
+async def test_the_body_deadline_is_a_setting(proxied: Proxied, clock: FrozenClock) -> None:
+    async def trickle() -> AsyncIterator[bytes]:
+        for part in (b'{"t":', b"1}"):
+            clock.advance(9)
+            yield part
+
+    response = await proxied.browser.post("/api/notes", headers=JSON, content=trickle())
+    assert response.status_code == 200
+    (upstream,) = proxied.seen
+    assert upstream.content == b'{"t":1}' and upstream.headers["content-length"] == "7"
+
+
+async def test_a_slow_body_sends_nothing_upstream_until_it_is_complete(
+    proxied: Proxied,
+) -> None:
+    started: list[int] = []
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for part in (b'{"text":', b'"whole"}'):
+            started.append(proxied.upstream_transport.started)
+            yield part
+
+    response = await proxied.browser.post("/api/notes", headers=JSON, content=chunks())
+    assert response.status_code == 200
+    assert started == [0, 0]  # no upstream request while the body was still arriving
+    assert proxied.seen[0].content == b'{"text":"whole"}'
+
+
+async def test_a_body_of_exactly_one_mib_is_forwarded(proxied: Proxied) -> None:
+    response = await proxied.browser.post("/api/notes", headers=JSON, content=b"x" * MAX_BODY)
+    assert response.status_code == 200
+    assert len(proxied.seen[0].content) == MAX_BODY == 1024 * 1024
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    """Event-loop turns (no clock, no sleep) until `condition` holds."""
+    for _ in range(1000):
+        if condition():
+            return
+        await anyio.sleep(0)
+    raise AssertionError("the condition never held")
+
+
+async def test_a_session_has_at_most_8_calls_in_flight(proxied: Proxied) -> None:
+    release = anyio.Event()
+    statuses: list[int] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if len(proxied.seen) <= 8:
+            await release.wait()  # the first eight hang, as on a slow API
+        return httpx.Response(200, json={"ok": True})
+
+    async def call() -> None:
+        statuses.append((await proxied.browser.get("/api/notes", headers=JSON)).status_code)
+
+    proxied.handler = handler
+    limit = proxied.app.state.components.proxy.in_flight
+    sid = await proxied.sid()
+    async with anyio.create_task_group() as group:
+        for _ in range(8):
+            group.start_soon(call)
+        await _until(lambda: len(proxied.seen) == 8)
+        refused = await proxied.browser.post("/api/notes", headers=JSON, json={"t": 1})
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"] == "1"
+        assert refused.json()["error"] == "rate_limited"
+        assert len(proxied.seen) == 8  # the refused call never reached the API
+        other = httpx.AsyncClient(transport=httpx.ASGITransport(app=proxied.app), base_url=BFF_URL)
+        async with other:  # another session of the same user has slots of its own
+            assert (await login(other)).status_code == 303
+            assert (await other.get("/api/notes", headers=JSON)).status_code == 200
+        release.set()
+    assert statuses == [200] * 8
+    assert limit.held(sid) == 0
+    assert (await proxied.browser.get("/api/notes", headers=JSON)).status_code == 200
+
+
+@pytest.mark.bff_settings(proxy_calls_per_session=2)
+async def test_calls_that_fail_give_their_slot_back(proxied: Proxied, clock: FrozenClock) -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, text="down")
+
+    async def late() -> AsyncIterator[bytes]:
+        clock.advance(11)
+        yield b"{}"
+
+    proxied.handler = handler
+    for _ in range(3):
+        oversized = b"x" * (MAX_BODY + 1)
+        assert (
+            await proxied.browser.post("/api/n", headers=JSON, content=oversized)
+        ).status_code == 413
+        assert (
+            await proxied.browser.post("/api/n", headers=JSON, content=late())
+        ).status_code == 408
+        assert (await proxied.browser.get("/api/%2e%2e/x", headers=JSON)).status_code == 400
+        assert (await proxied.browser.get("/api/notes", headers=JSON)).status_code == 503
+    assert proxied.app.state.components.proxy.in_flight.held(await proxied.sid()) == 0
+
+
+async def test_a_call_keeps_its_slot_until_its_response_has_streamed(proxied: Proxied) -> None:
+    release = anyio.Event()
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"{"
+        await release.wait()
+        yield b"}"
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body())
+
+    proxied.handler = handler
+    limit = proxied.app.state.components.proxy.in_flight
+    sid = await proxied.sid()
+
+    async def call() -> None:
+        assert (await proxied.browser.get("/api/blob", headers=JSON)).content == b"{}"
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(call)
+        await _until(lambda: len(proxied.seen) == 1)
+        for _ in range(10):
+            await anyio.sleep(0)  # event-loop turns: the head is sent, the body still streams
+        assert limit.held(sid) == 1
+        release.set()
+    assert limit.held(sid) == 0
+
+
+async def test_the_dashboard_renders_while_the_proxy_pool_is_exhausted(
+    proxied_beside_pages: Proxied,
+) -> None:
+    proxied = proxied_beside_pages
+    release = anyio.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await release.wait()  # every proxy call waits, as for a connection of a full pool
+        return httpx.Response(200, json={})
+
+    async def call() -> None:
+        await proxied.browser.get("/api/notes", headers=JSON)
+
+    proxied.handler = hang
+    async with anyio.create_task_group() as group:
+        for _ in range(8):
+            group.start_soon(call)
+        await _until(lambda: len(proxied.seen) == 8)
+        with anyio.fail_after(5):  # a failsafe only: the pages' pool answers at once
+            dashboard = await proxied.browser.get("/dashboard")
+        release.set()
+    assert dashboard.status_code == 200
+    assert "from-the-pages-pool" in dashboard.text
+    assert all(request.url.path == "/notes" for request in proxied.seen)

@@ -33,9 +33,14 @@ pytestmark = pytest.mark.anyio
 IP_FREE = CLIENT_IP.free
 
 
-def _throttle(clock: FrozenClock, counters: CounterStore | None = None) -> LoginThrottle:
+def _throttle(
+    clock: FrozenClock, counters: CounterStore | None = None, *, successes: int = 10
+) -> LoginThrottle:
     return LoginThrottle(
-        counters=counters or MemoryCounterStore(), clock=clock, keys=SubjectKeys("test-secret")
+        counters=counters or MemoryCounterStore(),
+        clock=clock,
+        keys=SubjectKeys("test-secret"),
+        successes=successes,
     )
 
 
@@ -99,7 +104,7 @@ async def test_a_guesser_from_one_address_cannot_lock_the_owner_out() -> None:
     refused = 0
     for second in range(3 * 3600):  # the attacker tries every second for three hours
         await _attempt(throttle, email="victim@x.test", ip="203.0.113.7")
-        if second % 7 == 0:  # the owner, from home
+        if second % 31 == 0:  # the owner, from home (within the 10 sign-ins per 5 minutes)
             refused += await _attempt(throttle, email="victim@x.test", ip="198.51.100.1") > 0
             await throttle.succeeded(email="victim@x.test", ip="198.51.100.1")
         clock.advance(1)
@@ -138,6 +143,48 @@ async def test_many_people_behind_one_address_can_all_sign_in() -> None:
     for n in range(100):
         assert await _attempt(throttle, email=f"user{n}@x.test", ip="10.0.0.1") == 0
         await throttle.succeeded(email=f"user{n}@x.test", ip="10.0.0.1")
+
+
+async def test_an_account_past_its_sign_ins_is_refused_before_its_password_is_checked() -> None:
+    clock = FrozenClock()
+    throttle = _throttle(clock, successes=3)
+    for _ in range(3):
+        assert await _attempt(throttle, email="a@x.test") == 0
+        await throttle.succeeded(email="a@x.test", ip="1.1.1.1")
+    assert await _attempt(throttle, email="a@x.test", ip="9.9.9.9") == 5 * 60  # from anywhere
+    assert await _attempt(throttle, email="b@x.test") == 0  # another account is not concerned
+    clock.advance(5 * 60)
+    assert await _attempt(throttle, email="a@x.test") == 0
+
+
+async def test_a_sign_in_past_the_allowance_is_refused_even_after_its_check() -> None:
+    throttle = _throttle(FrozenClock(), successes=1)
+    # two concurrent sign-ins both admitted before either succeeded
+    assert await _attempt(throttle) == await _attempt(throttle) == 0
+    await throttle.succeeded(email="a@x.test", ip="1.1.1.1")
+    with pytest.raises(Throttled) as refused:
+        await throttle.succeeded(email="a@x.test", ip="1.1.1.1")
+    assert refused.value.retry_after == 5 * 60
+
+
+async def test_only_right_passwords_spend_the_sign_ins() -> None:
+    throttle = _throttle(FrozenClock(), successes=2)
+    for _ in range(2):
+        for _ in range(ACCOUNT_FROM_IP.free - 1):  # wrong passwords: admitted, never succeeded
+            assert await _attempt(throttle) == 0
+        assert await _attempt(throttle) == 0  # the right one
+        await throttle.succeeded(email="a@x.test", ip="1.1.1.1")
+    assert await _attempt(throttle) == 5 * 60  # two sign-ins spent; eight wrong ones spent none
+
+
+async def test_a_refunded_attempt_was_never_counted() -> None:
+    throttle = _throttle(FrozenClock())
+    for _ in range(3 * ACCOUNT_FROM_IP.free):  # every one shed by the hasher, so unchecked
+        assert await _attempt(throttle) == 0
+        await throttle.refund(email="a@x.test", ip="1.1.1.1")
+    for _ in range(ACCOUNT_FROM_IP.free + 1):  # all five free attempts are still there
+        assert await _attempt(throttle) == 0
+    assert await _attempt(throttle) > 0
 
 
 async def test_concurrent_guesses_cannot_outrun_the_throttle(system: System, user_id: str) -> None:

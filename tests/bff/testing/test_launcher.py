@@ -1,6 +1,6 @@
 """The one process launcher of the harnesses, on small real child processes: ready on a line or
-an HTTP 200, a clear error with the log's tail, stop, kill -9 and start again, a group that
-stops everything."""
+an HTTP 200, a clear error with the log's tail, stop, kill -9 and start again, pause and resume,
+a group that stops everything."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import socket
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bff.testing.launcher import (
@@ -75,6 +76,24 @@ def test_ready_on_http_200_and_started_again_on_the_same_port_after_kill(tmp_pat
     process.start()
     assert process.running and process.pid != first
     process.stop()
+
+
+def test_a_paused_process_answers_nothing_until_resumed(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    command = Command(
+        name="web", argv=[PYTHON, "-c", SERVER, str(port)], ready=HttpReady(url, timeout=10)
+    )
+    process = Process(command, log=tmp_path / "web.log").start()
+    try:
+        process.pause()  # a hung server: the port still accepts, nothing answers
+        with httpx.Client(trust_env=False, timeout=0.5) as client:
+            with pytest.raises(httpx.ReadTimeout):
+                client.get(url)
+            process.resume()
+            assert client.get(url).status_code == 200
+    finally:
+        process.stop()
 
 
 def test_a_process_that_exits_before_ready_is_a_launch_error_with_its_log(tmp_path: Path) -> None:

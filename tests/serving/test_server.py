@@ -1,0 +1,134 @@
+"""The entry point's configuration: every production limit is in it whatever the command line,
+the connection cap fits the open-files limit, proxies are trusted only when named, and the
+Procfile runs it with nothing but an address."""
+
+from __future__ import annotations
+
+import pytest
+from uvicorn.config import Config
+
+from serving.__main__ import main, parser
+from serving.limits import HEADER_TIMEOUT, LimitedConfig, LimitedHttpToolsProtocol, Limits
+from serving.server import (
+    RESERVED_FILES,
+    Options,
+    ServingError,
+    build_config,
+    connection_cap,
+    trust_proxies,
+)
+from tests.serving.commands import procfile_argv
+
+OPEN_FILES = 20_000
+
+
+def _config(**options: object) -> LimitedConfig:
+    return build_config(Options(app="api", **options), open_files=OPEN_FILES)  # type: ignore[arg-type]
+
+
+def test_the_defaults_are_the_production_limits() -> None:
+    config = _config()
+    assert config.http is LimitedHttpToolsProtocol
+    assert config.limits == Limits(header_timeout=HEADER_TIMEOUT, max_connections=1024)
+    assert config.timeout_keep_alive == 5 and config.timeout_graceful_shutdown == 3
+    assert not config.server_header and not config.proxy_headers and not config.access_log
+    assert config.lifespan == "on" and config.ws == "none" and config.factory
+    assert (config.app, config.host, config.port, config.workers) == (
+        "api.asgi:app",
+        "127.0.0.1",
+        8001,
+        1,
+    )
+
+
+def test_the_bff_listens_on_its_own_port_by_default() -> None:
+    assert build_config(Options(app="bff"), open_files=OPEN_FILES).port == 8000
+
+
+def test_the_options_reach_the_config() -> None:
+    config = _config(
+        workers=4, access_log=True, header_timeout=1.5, keep_alive_timeout=2, max_connections=50
+    )
+    assert config.workers == 4 and config.access_log and config.timeout_keep_alive == 2
+    assert config.limits == Limits(header_timeout=1.5, max_connections=50)
+
+
+def test_the_cap_stays_below_the_open_files_limit() -> None:
+    assert connection_cap(1024, OPEN_FILES) == 1024
+    assert connection_cap(1024, 256) == 256 - RESERVED_FILES
+    with pytest.raises(ServingError, match="open-files limit"):
+        connection_cap(1024, RESERVED_FILES)
+
+
+def test_a_bare_uvicorn_config_gets_the_default_limits() -> None:
+    """`uvicorn --http serving.limits:LimitedHttpToolsProtocol` still limits the head."""
+    assert not isinstance(Config("api.asgi:app"), LimitedConfig)
+    assert Limits() == Limits(header_timeout=HEADER_TIMEOUT, max_connections=1024)
+
+
+def test_no_proxy_is_trusted_unless_named() -> None:
+    environ: dict[str, str] = {}
+    trust_proxies(Options(app="bff"), environ)
+    assert environ == {}
+
+
+def test_named_proxies_are_handed_to_the_bff() -> None:
+    environ: dict[str, str] = {}
+    trust_proxies(Options(app="bff", trusted_proxies="127.0.0.1, 10.0.0.0/8"), environ)
+    assert environ == {"BFF_TRUSTED_PROXIES": "127.0.0.1,10.0.0.0/8"}
+
+
+@pytest.mark.parametrize(
+    ("options", "environ", "error"),
+    [
+        (Options(app="api", trusted_proxies="10.0.0.0/8"), {}, "the API reads no client"),
+        (Options(app="bff", trusted_proxies="10.0.0.0/8,proxy"), {}, "'proxy' is no IP"),
+        (
+            Options(app="bff", trusted_proxies="10.0.0.0/8"),
+            {"BFF_TRUSTED_PROXIES": "192.0.2.1"},
+            "disagree",
+        ),
+    ],
+)
+def test_proxies_that_cannot_be_trusted_stop_the_start(
+    options: Options, environ: dict[str, str], error: str
+) -> None:
+    with pytest.raises(ServingError, match=error):
+        trust_proxies(options, environ)
+
+
+def test_a_setting_it_cannot_start_with_is_reported_with_status_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["api", "--trusted-proxies", "10.0.0.0/8"]) == 2
+    assert "the API reads no client address" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--workers", "0"],
+        ["--header-timeout", "0"],
+        ["--max-connections", "-1"],
+        ["--log-level", "loud"],
+    ],
+)
+def test_nonsense_options_are_refused(argv: list[str]) -> None:
+    with pytest.raises(SystemExit):
+        parser().parse_args(["api", *argv])
+
+
+def test_the_harnesses_options_are_understood() -> None:
+    """What bench/ and the conformance suite pass, in uvicorn's spelling."""
+    bench = parser().parse_args(
+        ["bff", "--workers", "1", "--no-access-log", "--log-level", "warning", "--no-server-header"]
+    )
+    assert (bench.workers, bench.access_log, bench.log_level) == (1, False, "warning")
+    assert parser().parse_args(["bff", "--access-log"]).access_log
+
+
+@pytest.mark.parametrize("app", ["bff", "api"])
+def test_the_procfile_runs_the_entry_point_with_only_an_address(app: str) -> None:
+    argv = procfile_argv(app, {})  # type: ignore[arg-type]
+    default_port = {"bff": "8000", "api": "8001"}[app]
+    assert argv[1:] == ["-m", "serving", app, "--host", "127.0.0.1", "--port", default_port]
