@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,26 +55,6 @@ def no_secret_in_any_log() -> Iterator[None]:
     root.setLevel(previous)
     leaks = WATCH.leaks()
     assert not leaks, f"{len(leaks)} log line(s) hold a secret, e.g. {leaks[0][:200]}"
-
-
-MEASURED: list[str] = []
-
-
-@pytest.fixture
-def measured(request: pytest.FixtureRequest) -> Callable[[str], None]:
-    """Note a figure a test measured (a latency, a size); the run prints them all at its end."""
-
-    def note(line: str) -> None:
-        MEASURED.append(f"{request.node.nodeid}: {line}")
-
-    return note
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if MEASURED:
-        terminalreporter.section("measured")
-        for line in MEASURED:
-            terminalreporter.write_line(line)
 
 
 @pytest.fixture
