@@ -8,6 +8,7 @@ still published and fresh, are still checked on every request.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ REFUSED_HEADERS = ("jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "crit")
 _KID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 CACHE_SIZE = 10_000
+AUTHORIZATION = b"authorization"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,7 +50,7 @@ class Principal:
     sid: str | None = None
     family: str | None = None
 
-    @property
+    @functools.cached_property  # a cached token's principal answers many requests
     def scope(self) -> str:
         return " ".join(sorted(self.scopes))
 
@@ -205,7 +207,9 @@ class TokenVerifier:
 
 
 def bearer_token(request: Request) -> str:
-    headers = request.headers.getlist("authorization")
+    # the raw header lines, as Headers.getlist would list them, without building a Headers
+    raw: list[tuple[bytes, bytes]] = request.scope["headers"]
+    headers = [value.decode("latin-1") for name, value in raw if name == AUTHORIZATION]
     if not headers:
         raise InvalidToken("missing bearer token")
     if len(headers) > 1:
