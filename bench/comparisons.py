@@ -23,6 +23,7 @@ from bff.testing.launcher import Process
 
 ME_WARM = "API `GET /me`, valid ES256 token, claims cache warm"
 ME_COLD = "API `GET /me`, a fresh ES256 token every request (cold)"
+ME_COLD_EDDSA = "API `GET /me`, a fresh EdDSA token every request (cold; BFF_SIGNING_ALG=EdDSA)"
 BFF_USER = "BFF `GET /bff/user`"
 BFF_HEALTHZ = "BFF `GET /healthz`"
 
@@ -57,6 +58,13 @@ def against_sqlite_anchors(
         compare(ours, wrk, warm, hello, targets.ME_WARM_VS_HELLO, "api-me-warm"),
         compare(ours, wrk, cold, pyjwt, targets.ME_COLD_VS_JWT, "api-me-cold"),
     ]
+
+
+def against_eddsa_anchor(ours: Ours, baseline: Baseline, wrk: Wrk) -> list[AnchorResult]:
+    """The cold path with the anchor's algorithm: informational beside the ES256 row."""
+    cold = Side(ME_COLD_EDDSA, ours.api_me_cold(), ours.stack.api)
+    pyjwt = Side("bare Starlette + PyJWT `GET /jwt` (EdDSA)", baseline.jwt(), baseline.process)
+    return [compare(ours, wrk, cold, pyjwt, targets.ME_COLD_VS_JWT, "api-me-cold-eddsa")]
 
 
 def against_redis_anchors(

@@ -44,6 +44,7 @@ class Config:
     informational: bool = False  # its B row is context, not the target's configuration
     note: str = ""
     workers: int = 1  # uvicorn workers per app
+    signing_alg: str = ""  # BFF_SIGNING_ALG; empty: the BFF's default
     pinned: bool = True  # on the run's server CPU (when the run pins); else on every CPU
 
     @property
@@ -61,8 +62,18 @@ SQLITE = Config(
 REDIS = Config(
     key="redis", store="redis", argon2=DEFAULT_ARGON2, benchmarks=("A", "B", "D", "E", "H")
 )
+# E's cold path with the algorithm of the anchor it is compared with (the default is ES256)
+EDDSA = Config(
+    key="eddsa",
+    store="sqlite",
+    argon2=DEFAULT_ARGON2,
+    benchmarks=("E", "H"),
+    signing_alg="EdDSA",
+    informational=True,  # the targets name ES256; this row compares like with like
+    note="EdDSA access tokens",
+)
 # run side by side (E compares the two BFFs), their B storms last
-SIDE_BY_SIDE = (SQLITE, REDIS)
+SIDE_BY_SIDE = (SQLITE, REDIS, EDDSA)
 # then each on its own
 ALONE = (
     Config(

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from bench.comparisons import BFF_HEALTHZ, BFF_USER, ME_COLD, ME_WARM
+from bench.comparisons import BFF_HEALTHZ, BFF_USER, ME_COLD, ME_COLD_EDDSA, ME_WARM
 from bench.measurement import WrkResult
 from bench.ours import Ours
 from bench.profile import profile
@@ -25,16 +25,22 @@ def hot_paths(
     if wrk.knobs.profile <= 0:
         return []
     st = ours.stack
-    paths: list[tuple[str, str, Load, Process]] = [
-        (f"bff-user-{st.config.store}", f"{BFF_USER}, {st.config.title}", ours.bff_user(), st.bff)
-    ]
-    if st.config.store == "sqlite":
-        paths = [
+    user = (
+        f"bff-user-{st.config.store}",
+        f"{BFF_USER}, {st.config.title}",
+        ours.bff_user(),
+        st.bff,
+    )
+    paths: list[tuple[str, str, Load, Process]] = {
+        "sqlite": [
             ("bff-healthz", BFF_HEALTHZ, ours.bff_healthz(), st.bff),
-            *paths,
+            user,
             ("api-me-warm", ME_WARM, ours.api_me_warm(), st.api),
             ("api-me-cold", ME_COLD, ours.api_me_cold(), st.api),
-        ]
+        ],
+        "redis": [user],
+        "eddsa": [("api-me-cold-eddsa", ME_COLD_EDDSA, ours.api_me_cold(), st.api)],
+    }.get(st.config.key, [])
     found = []
     for key, title, load, server in paths:
         print(f"   H: where the time goes, {title}", flush=True)

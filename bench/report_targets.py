@@ -40,10 +40,11 @@ def targets_table(results: Results) -> Lines:
         explained = ""
         if not e.target.met(e.ratio) and e.hot_path in hot:
             explained = f"; where its time goes: H, {hot[e.hot_path].title}"
+        extra = " (informational)" if e.config.informational else ""
         lines.append(
             f"| {e.ours_label} vs {e.anchor_label} | {e.ours.rps:.0f} / {e.anchor.rps:.0f} "
             f"req/s | {e.target} | {e.ratio:.2f}x | "
-            f"{targets.verdict(e.target, e.ratio, e.runs)}{explained} |"
+            f"{targets.verdict(e.target, e.ratio, e.runs)}{extra}{explained} |"
         )
     if not results.e:
         lines.append(f"| against the anchors (E) | not measured: {anchors_state(results)} | | | |")

@@ -39,6 +39,7 @@ from bench.comparisons import (
     BFF_USER,
     ME_COLD,
     ME_WARM,
+    against_eddsa_anchor,
     against_redis_anchors,
     against_sqlite_anchors,
 )
@@ -163,10 +164,12 @@ class Run:
         measured: dict[str, AnchorResult] = {}
         if live.wants("E") and anchors is not None:
             ours = self._ours(live)
-            if live.config.store == "sqlite" and anchors.express and anchors.baseline:
+            if live.config.signing_alg == "EdDSA" and anchors.baseline:
+                rows = against_eddsa_anchor(ours, anchors.baseline, self.wrk)
+            elif live.config.store == "sqlite" and anchors.express and anchors.baseline:
                 rows = against_sqlite_anchors(ours, anchors.express, anchors.baseline, self.wrk)
             elif live.config.key in anchors.redis_express:
-                others = (lv for lv in all_live if lv is not live and not lv.failed)
+                others = (lv for lv in all_live if lv.config.key == "sqlite" and not lv.failed)
                 sqlite = next((lv.ours for lv in others if lv.ours), None)
                 express = anchors.redis_express[live.config.key]
                 rows = against_redis_anchors(ours, express, sqlite, self.wrk)

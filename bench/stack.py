@@ -98,6 +98,8 @@ def stack_env(
         API_PUBLIC_URL=f"http://{LOOPBACK}:{api_port}",
         **config.argon2.env,
     )
+    if config.signing_alg:
+        env["BFF_SIGNING_ALG"] = config.signing_alg
     if redis_port is not None:
         env["BFF_SESSION_STORE"] = f"redis://{LOOPBACK}:{redis_port}/0"
     return env
