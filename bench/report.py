@@ -12,6 +12,7 @@ from api.authentication import CACHE_SIZE as API_CLAIMS_CACHE
 from bench import profile, report_targets, targets
 from bench.clients import CLIENT_CREDENTIALS, SCOPE
 from bench.configs import DEFAULT_ARGON2, FLOOR_ARGON2, Argon2, Config
+from bench.knobs import Knobs
 from bench.measurement import MAX_NON2XX_SHARE, WrkResult
 from bench.profile import Place, Profile
 from bench.results import Results, StackRecord, TokenGrantResult, fmt_counts
@@ -66,7 +67,34 @@ def header(results: Results) -> Lines:
         "",
         "A load benchmark, not a timed test: the numbers are for this machine and this run, the "
         "ratios are what the targets judge. A missed target is a FAIL here, not a failed build.",
+        *quick_run(results),
     ]
+
+
+QUICK = (  # the knobs that shorten or change a run (BENCH_ONLY among them)
+    *("duration", "segment", "warmup", "connections", "cold_tokens", "profile", "only"),
+    *("pin", "workers", "soak", "soak_warmup", "soak_interval"),
+)
+
+
+def knob(value: object) -> str:
+    if isinstance(value, frozenset):
+        return ",".join(sorted(value))
+    return str(int(value)) if isinstance(value, bool) else str(value)
+
+
+def quick_run(results: Results) -> Lines:
+    """The knobs that differ from the defaults: such a run is a quick look, not the report."""
+    defaults = Knobs()
+    changed = {
+        name: getattr(results.knobs, name)
+        for name in QUICK
+        if getattr(results.knobs, name) != getattr(defaults, name)
+    }
+    if not changed:
+        return []
+    shown = ", ".join(f"`BENCH_{name.upper()}={knob(v)}`" for name, v in changed.items())
+    return ["", f"**A quick run, not the full report**: {shown}."]
 
 
 def harness_errors(results: Results) -> Lines:

@@ -11,6 +11,7 @@ import asyncio
 import time
 from dataclasses import replace
 
+from bench.cpu import descendants
 from bench.errors import HarnessError
 from bench.measurement import WrkResult
 from bench.ours import Ours
@@ -79,12 +80,20 @@ async def _sample(
 
 
 def rss_kib(pid: int) -> int:
-    """The process's resident set (VmRSS), in KiB."""
+    """The app's resident set (VmRSS) in KiB: its process's, plus its worker processes' if it
+    has any (a supervisor's workers are where the memory is)."""
+    total = _vm_rss(pid)
+    if total is None:
+        raise HarnessError(f"no RSS for process {pid}: it has ended")
+    return total + sum(_vm_rss(child) or 0 for child in descendants(pid))
+
+
+def _vm_rss(pid: int) -> int | None:
     try:
         with open(f"/proc/{pid}/status") as status:
             for line in status:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1])
     except OSError:
-        pass
-    raise HarnessError(f"no RSS for process {pid}: it has ended")
+        return None
+    return 0  # a zombie has no VmRSS line
