@@ -17,9 +17,8 @@ from starlette.responses import JSONResponse, Response
 from api import endpoints, schemas
 from api.authentication import TokenVerifier
 from api.clock import Clock, SystemClock
-from api.cors import JsonCORSMiddleware
 from api.errors import HTTPProblem, InsufficientScope, InvalidFields, InvalidToken
-from api.headers import NoSniffMiddleware
+from api.headers import ApiHeadersMiddleware
 from api.jwks import JwksCache
 from api.notes import NoteStore, SqliteNoteStore
 from api.revocation import (
@@ -96,13 +95,11 @@ def create_app(
     app = Starlette(
         routes=endpoints.routes(verifier, notes, public_url=settings.public_url),
         middleware=[
-            Middleware(NoSniffMiddleware),
             Middleware(
-                JsonCORSMiddleware,
+                ApiHeadersMiddleware,
                 allow_origins=list(settings.allowed_origins),
                 allow_methods=["GET", "POST", "PATCH", "DELETE"],
                 allow_headers=["Authorization", "Content-Type"],
-                allow_credentials=False,
                 max_age=600,
             ),
         ],

@@ -10,6 +10,10 @@ from api import notes_endpoints, schemas
 from api.authentication import TokenVerifier
 from api.notes import NoteStore
 from api.openapi import OpenApiEndpoint
+from api.responses import FastJSONResponse
+
+HEALTHY = b'{"status":"ok"}'  # what JSONResponse(schemas.Health) sends, encoded once
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 class MeEndpoints:
@@ -24,12 +28,11 @@ class MeEndpoints:
             "scope": principal.scope,
             "client_id": principal.client_id,
         }
-        return JSONResponse(me, headers={"Cache-Control": "no-store"})
+        return FastJSONResponse(me, headers=NO_STORE)
 
 
 async def healthz(request: Request) -> Response:
-    alive: schemas.Health = {"status": "ok"}
-    return JSONResponse(alive)
+    return Response(HEALTHY, media_type=JSONResponse.media_type)
 
 
 def routes(verifier: TokenVerifier, notes: NoteStore, *, public_url: str) -> list[Route]:

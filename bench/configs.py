@@ -30,7 +30,9 @@ DEFAULT_ARGON2 = Argon2(time_cost=Settings.argon2_time_cost, memory_kib=Settings
 FLOOR_ARGON2 = Argon2(time_cost=ARGON2_MIN_TIME_COST, memory_kib=ARGON2_MIN_MEMORY_KIB)
 
 
-Benchmark = Literal["A", "B", "C", "D"]
+# A-D: the BFF and API against themselves; E: against the anchors; F: the production workers;
+# G: the RSS soak; H: where each hot path's time goes
+Benchmark = Literal["A", "B", "C", "D", "E", "F", "G", "H"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,16 +43,39 @@ class Config:
     benchmarks: tuple[Benchmark, ...]  # the ones run on it (the runner orders them)
     informational: bool = False  # its B row is context, not the target's configuration
     note: str = ""
+    workers: int = 1  # uvicorn workers per app
+    signing_alg: str = ""  # BFF_SIGNING_ALG; empty: the BFF's default
+    pinned: bool = True  # on the run's server CPU (when the run pins); else on every CPU
 
     @property
     def title(self) -> str:
         store = {"sqlite": "SQLite", "redis": "Redis"}[self.store]
-        return f"{store} store, {self.argon2.label}{f' ({self.note})' if self.note else ''}"
+        workers = f", {self.workers} workers" if self.workers > 1 else ""
+        return (
+            f"{store} store, {self.argon2.label}{workers}{f' ({self.note})' if self.note else ''}"
+        )
 
 
-CONFIGS = (
-    Config(key="sqlite", store="sqlite", argon2=DEFAULT_ARGON2, benchmarks=("A", "B", "C", "D")),
-    Config(key="redis", store="redis", argon2=DEFAULT_ARGON2, benchmarks=("A", "B", "D")),
+SQLITE = Config(
+    key="sqlite", store="sqlite", argon2=DEFAULT_ARGON2, benchmarks=("A", "B", "C", "D", "E", "H")
+)
+REDIS = Config(
+    key="redis", store="redis", argon2=DEFAULT_ARGON2, benchmarks=("A", "B", "D", "E", "H")
+)
+# E's cold path with the algorithm of the anchor it is compared with (the default is ES256)
+EDDSA = Config(
+    key="eddsa",
+    store="sqlite",
+    argon2=DEFAULT_ARGON2,
+    benchmarks=("E", "H"),
+    signing_alg="EdDSA",
+    informational=True,  # the targets name ES256; this row compares like with like
+    note="EdDSA access tokens",
+)
+# run side by side (E compares the two BFFs), their B storms last
+SIDE_BY_SIDE = (SQLITE, REDIS, EDDSA)
+# then each on its own
+ALONE = (
     Config(
         key="sqlite-floor",
         store="sqlite",
@@ -59,4 +84,15 @@ CONFIGS = (
         informational=True,
         note="OWASP floor",
     ),
+    Config(
+        key="workers",
+        store="sqlite",
+        argon2=DEFAULT_ARGON2,
+        benchmarks=("F",),
+        workers=2,  # replaced by BENCH_WORKERS
+        pinned=False,  # two workers want both CPUs, as in production
+        note="production",
+    ),
+    Config(key="soak", store="sqlite", argon2=DEFAULT_ARGON2, benchmarks=("G",), note="soak"),
 )
+CONFIGS = (*SIDE_BY_SIDE, *ALONE)

@@ -13,6 +13,9 @@ _TICK = os.sysconf("SC_CLK_TCK")
 
 
 class CpuMeter:
+    """CPU over a block: the server's (with its worker processes, when it has any) and the
+    other processes'."""
+
     def __init__(self, server_pid: int) -> None:
         self._server = server_pid
         self.server_cpu = 0.0  # cores, over the measured block
@@ -22,6 +25,7 @@ class CpuMeter:
         self._t = time.monotonic()
         self._busy = system_busy()
         self._ours = {pid: process_seconds(pid) for pid in descendants(os.getpid())}
+        self._tree = (self._server, *descendants(self._server))
         self._self = _rusage_seconds(resource.RUSAGE_SELF)
         self._children = _rusage_seconds(resource.RUSAGE_CHILDREN)  # wrk, once reaped
         return self
@@ -32,7 +36,7 @@ class CpuMeter:
         ours = sum(process_seconds(pid) - before for pid, before in self._ours.items())
         ours += _rusage_seconds(resource.RUSAGE_SELF) - self._self
         ours += _rusage_seconds(resource.RUSAGE_CHILDREN) - self._children
-        server = process_seconds(self._server) - self._ours.get(self._server, 0.0)
+        server = sum(process_seconds(pid) - self._ours.get(pid, 0.0) for pid in self._tree)
         self.server_cpu = server / elapsed
         self.other_cpu = max(0.0, busy - ours) / elapsed
 

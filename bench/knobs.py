@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent  # the checkout: where the apps, the CLI and wrk run
+# the performance anchors' folder: beside the checkout, or where the shared folder lives
+ANCHOR_HOMES = (ROOT.parent / "shared" / "bench", Path("/work/shared/bench"))
+OFF = ("", "0", "off", "no", "none")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,6 +28,13 @@ class Knobs:
     results: Path = BENCH / "results"  # raw wrk output
     only: frozenset[str] = frozenset()  # benchmarks to run (empty: all): a quick look at one
     report: Path = BENCH / "REPORT.md"
+    pin: bool = True  # servers on CPU 1, wrk and redis-server on CPU 0 (as the anchors' run.sh)
+    anchors: Path | None = None  # the shared bench/ folder; None: no anchor comparisons
+    anchors_state: Path = Path(tempfile.gettempdir()) / "bench-anchors"  # their installs
+    workers: int = 2  # the production row's workers per app (0: no such row)
+    soak: int = 600  # seconds of the RSS soak after its warm-up (0: no soak)
+    soak_warmup: int = 60  # seconds of load before the soak's first RSS sample
+    soak_interval: int = 5  # seconds between RSS samples
 
     @property
     def segments(self) -> int:
@@ -42,4 +54,19 @@ class Knobs:
             results=Path(env.get("BENCH_RESULTS", str(cls.results))),
             only=frozenset(name for name in env.get("BENCH_ONLY", "").upper().split(",") if name),
             report=Path(env.get("BENCH_REPORT", str(cls.report))),
+            pin=env.get("BENCH_PIN", "1").lower() not in OFF,
+            anchors=anchor_home(env),
+            anchors_state=Path(env.get("ANCHORS_STATE", str(cls.anchors_state))),
+            workers=int(env.get("BENCH_WORKERS", cls.workers)),
+            soak=int(env.get("BENCH_SOAK", cls.soak)),
+            soak_warmup=int(env.get("BENCH_SOAK_WARMUP", cls.soak_warmup)),
+            soak_interval=int(env.get("BENCH_SOAK_INTERVAL", cls.soak_interval)),
         )
+
+
+def anchor_home(env: Mapping[str, str]) -> Path | None:
+    """BENCH_ANCHORS names the folder (off: none); unset, the first of ANCHOR_HOMES that exists."""
+    named = env.get("BENCH_ANCHORS")
+    if named is not None:
+        return None if named.strip().lower() in OFF else Path(os.path.expanduser(named))
+    return next((home for home in ANCHOR_HOMES if (home / "anchors").is_dir()), None)

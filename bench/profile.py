@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bench import costs
 from bench.cpu import process_seconds
 from bench.errors import HarnessError
 from bench.knobs import ROOT
@@ -56,6 +57,7 @@ class Profile:
     run: WrkResult | None = None
     samples: int = 0
     places: tuple[Place, ...] = ()  # most samples first
+    costs: tuple[Place, ...] = ()  # the same samples by what the request paid for (bench.costs)
     beside: dict[str, float] = field(default_factory=dict)  # the stack's other processes: cores
     error: str = ""  # why there is no profile
 
@@ -96,9 +98,15 @@ def profile(
         raise HarnessError("py-spy did not finish") from None
     if spying.returncode != 0 or not raw.exists():
         return Profile(what=what, run=run, error=_failure(err))
-    charged = charge(raw.read_text())
+    collapsed = raw.read_text()
+    charged = charge(collapsed)
     return Profile(
-        what=what, run=run, samples=sum(charged.values()), places=places(charged), beside=cores
+        what=what,
+        run=run,
+        samples=sum(charged.values()),
+        places=places(charged),
+        costs=by_cost(costs.costs(collapsed)),
+        beside=cores,
     )
 
 
@@ -114,7 +122,7 @@ def charge(collapsed: str) -> Counter[tuple[str, str]]:
     return charged
 
 
-def places(charged: Counter[tuple[str, str]]) -> tuple[Place, ...]:
+def places(charged: Counter[tuple[str, str]], *, top: int = TOP) -> tuple[Place, ...]:
     by_place: Counter[str] = Counter()
     hottest: dict[str, tuple[int, str]] = {}
     for (where, function), samples in charged.items():
@@ -124,9 +132,15 @@ def places(charged: Counter[tuple[str, str]]) -> tuple[Place, ...]:
         Place(where=w, samples=n, hottest=hottest[w][1], hottest_samples=hottest[w][0])
         for w, n in by_place.most_common()
     ]
-    rest = sum(place.samples for place in ranked[TOP:])
+    rest = sum(place.samples for place in ranked[top:])
     tail = [Place(where="everything else", samples=rest, hottest="")] if rest else []
-    return (*ranked[:TOP], *tail)
+    return (*ranked[:top], *tail)
+
+
+def by_cost(charged: Counter[tuple[str, str]]) -> tuple[Place, ...]:
+    """Every cost that has samples, in bench.costs' order."""
+    ranked = {place.where: place for place in places(charged, top=len(charged))}
+    return tuple(ranked[cost] for cost in costs.ORDER if cost in ranked)
 
 
 def _charged(frames: list[str]) -> tuple[str, str]:

@@ -9,9 +9,10 @@ from collections.abc import Callable, Mapping
 from urllib.parse import urlencode
 
 from api.authentication import CACHE_SIZE as API_CLAIMS_CACHE
-from bench import profile, targets
+from bench import profile, report_targets, targets
 from bench.clients import CLIENT_CREDENTIALS, SCOPE
 from bench.configs import DEFAULT_ARGON2, FLOOR_ARGON2, Argon2, Config
+from bench.knobs import Knobs
 from bench.measurement import MAX_NON2XX_SHARE, WrkResult
 from bench.profile import Place, Profile
 from bench.results import Results, StackRecord, TokenGrantResult, fmt_counts
@@ -39,13 +40,18 @@ def render(results: Results) -> str:
     sections: tuple[Callable[[Results], Lines], ...] = (
         header,
         harness_errors,
+        report_targets.targets_table,
         summary,
         machine,
         method,
+        report_targets.anchor_details,
+        report_targets.hot_path_details,
         session_read_details,
         storm_details,
         api_read_details,
         token_grant_details,
+        report_targets.workers_details,
+        report_targets.soak_details,
         observations,
         configurations,
     )
@@ -61,7 +67,34 @@ def header(results: Results) -> Lines:
         "",
         "A load benchmark, not a timed test: the numbers are for this machine and this run, the "
         "ratios are what the targets judge. A missed target is a FAIL here, not a failed build.",
+        *quick_run(results),
     ]
+
+
+QUICK = (  # the knobs that shorten or change a run (BENCH_ONLY among them)
+    *("duration", "segment", "warmup", "connections", "cold_tokens", "profile", "only"),
+    *("pin", "workers", "soak", "soak_warmup", "soak_interval"),
+)
+
+
+def knob(value: object) -> str:
+    if isinstance(value, frozenset):
+        return ",".join(sorted(value))
+    return str(int(value)) if isinstance(value, bool) else str(value)
+
+
+def quick_run(results: Results) -> Lines:
+    """The knobs that differ from the defaults: such a run is a quick look, not the report."""
+    defaults = Knobs()
+    changed = {
+        name: getattr(results.knobs, name)
+        for name in QUICK
+        if getattr(results.knobs, name) != getattr(defaults, name)
+    }
+    if not changed:
+        return []
+    shown = ", ".join(f"`BENCH_{name.upper()}={knob(v)}`" for name, v in changed.items())
+    return ["", f"**A quick run, not the full report**: {shown}."]
 
 
 def harness_errors(results: Results) -> Lines:
@@ -112,7 +145,7 @@ def summary(results: Results) -> Lines:
                 f"{ms(run.p99_ms)} ms; `/healthz` {d.healthz.rps:.0f}/s) | "
                 f"{grant_verdict(d, run, rate)} |"
             )
-    return lines
+    return lines if len(lines) > 4 else []
 
 
 def machine(results: Results) -> Lines:
@@ -156,6 +189,9 @@ def method(results: Results) -> Lines:
         'saturates near 1.0); "other CPU" is what processes the bench did not start used '
         "meanwhile, from /proc/stat: on a shared 2-core machine anything well above 0 makes that "
         "run noisy.",
+        f"- CPU pinning: {results.pinning}, every thread of each process (as the anchors' "
+        "`run.sh` does); B's BFF may use every CPU during its storm (its argon2 thread is what "
+        "the storm is about), and F's production workers are not pinned.",
         "- B's target is judged on the default argon2id parameters "
         f"({argon2(DEFAULT_ARGON2)}, p={defaults.argon2_parallelism}: the realistic storm); the "
         f"OWASP-floor row ({argon2(FLOOR_ARGON2)}) shows a storm with more, cheaper logins per "

@@ -13,6 +13,7 @@ from bench.knobs import Knobs
 from bench.measurement import WrkResult
 from bench.profile import Profile
 from bench.storm import StormStats
+from bench.targets import Target
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,6 +117,106 @@ class TokenGrantResult:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AnchorResult:
+    """E: one of our endpoints against an anchor's (or our other store's), in alternating
+    segments on the same CPU, with the same wrk command."""
+
+    config: Config
+    ours_label: str  # what we served: "API `GET /me`, ES256 token, claims cache warm"
+    anchor_label: str  # what it was compared with: "Express `GET /api/dashboard-keyobject`"
+    target: Target
+    ours: WrkResult
+    anchor: WrkResult
+    hot_path: str = ""  # the H profile that shows where our side's time goes
+
+    @property
+    def ratio(self) -> float:
+        return self.ours.rps / self.anchor.rps if self.anchor.rps else 0.0
+
+    @property
+    def runs(self) -> tuple[WrkResult, ...]:
+        return (self.ours, self.anchor)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HotPath:
+    """H: where one hot path's server CPU goes, per request: a measured run (unsampled) and a
+    py-spy profile of a run of its own."""
+
+    config: Config
+    key: str  # what E's rows name it by
+    title: str
+    measured: WrkResult
+    profile: Profile
+
+    @property
+    def runs(self) -> tuple[WrkResult, ...]:
+        return (self.measured,)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkersResult:
+    """F: the production configuration (several workers per app, on every CPU): req/s of the
+    hot endpoints, and the same endpoints on one pinned worker in this run, for scale."""
+
+    config: Config
+    rows: tuple[tuple[str, WrkResult], ...]  # (endpoint, run)
+    one_worker: Mapping[str, float] = field(default_factory=dict)  # endpoint: req/s
+
+    @property
+    def runs(self) -> tuple[WrkResult, ...]:
+        return tuple(run for _, run in self.rows)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RssSeries:
+    """One process's resident memory over a soak, sampled from /proc after its warm-up."""
+
+    name: str
+    samples: tuple[tuple[float, int], ...]  # (seconds since the soak's start, KiB)
+    warm_kib: int  # at the end of the warm-up, before the first sample
+
+    @property
+    def start(self) -> int:
+        return self.samples[0][1] if self.samples else 0
+
+    @property
+    def end(self) -> int:
+        return self.samples[-1][1] if self.samples else 0
+
+    @property
+    def low(self) -> int:
+        return min(kib for _, kib in self.samples) if self.samples else 0
+
+    @property
+    def high(self) -> int:
+        return max(kib for _, kib in self.samples) if self.samples else 0
+
+    @property
+    def drift(self) -> float:
+        """The furthest sample from the first, as a share of the first (signed)."""
+        if not self.start:
+            return 0.0
+        far = max((kib for _, kib in self.samples), key=lambda kib: abs(kib - self.start))
+        return (far - self.start) / self.start
+
+
+@dataclass(frozen=True, kw_only=True)
+class SoakResult:
+    """G: BFF and API RSS while both are under load for the soak's length."""
+
+    config: Config
+    seconds: int  # sampled, after the warm-up
+    warmup: int
+    series: tuple[RssSeries, ...]
+    loads: tuple[tuple[str, WrkResult], ...]  # (what, the run that lasted warm-up + soak)
+
+    @property
+    def runs(self) -> tuple[WrkResult, ...]:
+        return tuple(run for _, run in self.loads)
+
+
+@dataclass(frozen=True, kw_only=True)
 class StackRecord:
     """How a configuration's stack ran: its BFF_*/API_* settings and its commands."""
 
@@ -134,6 +235,13 @@ class Results:
     b: list[StormResult] = field(default_factory=list)
     c: list[ApiReadResult] = field(default_factory=list)
     d: list[TokenGrantResult] = field(default_factory=list)
+    e: list[AnchorResult] = field(default_factory=list)
+    f: list[WorkersResult] = field(default_factory=list)
+    g: list[SoakResult] = field(default_factory=list)
+    h: list[HotPath] = field(default_factory=list)
+    anchors: str = ""  # the anchors' folder, or why E did not run
+    anchor_facts: dict[str, str] = field(default_factory=dict)  # their commands and versions
+    pinning: str = ""  # how the run pinned its processes, or why it did not
     stacks: list[StackRecord] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)  # every wrk command, redacted
     notes: list[str] = field(default_factory=list)  # of the harness (stops, …)
@@ -141,13 +249,18 @@ class Results:
 
     @property
     def runs(self) -> list[WrkResult]:
-        rows: list[SessionReadResult | StormResult | ApiReadResult | TokenGrantResult] = [
-            *self.a,
-            *self.b,
-            *self.c,
-            *self.d,
-        ]
-        return [run for row in rows for run in row.runs]
+        rows: list[
+            SessionReadResult
+            | StormResult
+            | ApiReadResult
+            | TokenGrantResult
+            | AnchorResult
+            | WorkersResult
+            | SoakResult
+            | HotPath
+        ] = [*self.a, *self.b, *self.c, *self.d, *self.e, *self.f, *self.g, *self.h]
+        runs = {id(run): run for row in rows for run in row.runs}  # H reuses E's runs
+        return list(runs.values())
 
     @property
     def observations(self) -> list[str]:

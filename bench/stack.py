@@ -16,20 +16,14 @@ from pathlib import Path
 from bench.configs import Config
 from bench.errors import HarnessError
 from bench.knobs import ROOT
+from bench.pinning import Pinning, pin
 from bff.testing.launcher import LOOPBACK, Process, ProcessGroup, free_port
 from bff.testing.servers import redis_server, uvicorn_app
 
 BENCH_EMAIL = "bench@example.com"  # the measured session's user
 # the login storm's user: its sessions, past the BFF's per-user cap, never push out the measured one
 STORM_EMAIL = "storm@example.com"
-UVICORN_OPTIONS = (
-    "--workers",
-    "1",
-    "--no-access-log",
-    "--log-level",
-    "warning",
-    "--no-server-header",
-)
+UVICORN_OPTIONS = ("--no-access-log", "--log-level", "warning", "--no-server-header")
 CLI_TIMEOUT = 120.0
 
 
@@ -55,8 +49,14 @@ class Stack:
         return (self.bff, self.api) if self.redis is None else (self.redis, self.bff, self.api)
 
 
-def start_stack(config: Config, processes: ProcessGroup, workdir: Path) -> Stack:
-    """Start `config`'s stack in `processes` (which stops it), its files under `workdir`."""
+def start_stack(
+    config: Config, processes: ProcessGroup, workdir: Path, pinning: Pinning | None = None
+) -> Stack:
+    """Start `config`'s stack in `processes` (which stops it), its files under `workdir`; with
+    `pinning`, the apps on its server CPUs (on every CPU for a config that is not pinned) and
+    redis-server on its load CPUs."""
+    cpus = pinning.server if pinning and config.pinned else frozenset()
+    options = ("--workers", str(config.workers), *UVICORN_OPTIONS)
     workdir.mkdir(parents=True, exist_ok=True)
     bff_port, api_port = free_port(), free_port()
     redis_port = free_port() if config.store == "redis" else None
@@ -64,19 +64,26 @@ def start_stack(config: Config, processes: ProcessGroup, workdir: Path) -> Stack
     redis = None
     if redis_port is not None:
         redis = processes.start(redis_server(port=redis_port, workdir=workdir))
+        if pinning and pinning.on:
+            pin(_pid(redis), pinning.load)
     password = secrets.token_urlsafe(18)
     # the user's hash carries the BFF's parameters, so no login turns into a rehash
     run_cli(env, "init")
     for email in (BENCH_EMAIL, STORM_EMAIL):
         run_cli(env, "users", "add", email, "--password", password)
-    bff = processes.start(
-        uvicorn_app("bff", port=bff_port, env=env, cwd=ROOT, options=UVICORN_OPTIONS)
-    )
+    bff = processes.start(uvicorn_app("bff", port=bff_port, env=env, cwd=ROOT, options=options))
     # after the BFF: the API reads the revocation feed's secret that the BFF wrote
-    api = processes.start(
-        uvicorn_app("api", port=api_port, env=env, cwd=ROOT, options=UVICORN_OPTIONS)
-    )
+    api = processes.start(uvicorn_app("api", port=api_port, env=env, cwd=ROOT, options=options))
+    if pinning and pinning.on:
+        for process in (bff, api):
+            pin(_pid(process), cpus)
     return Stack(config=config, env=env, password=password, bff=bff, api=api, redis=redis)
+
+
+def _pid(process: Process) -> int:
+    if process.pid is None:
+        raise HarnessError(f"{process.name} was never started")
+    return process.pid
 
 
 def stack_env(
@@ -91,6 +98,8 @@ def stack_env(
         API_PUBLIC_URL=f"http://{LOOPBACK}:{api_port}",
         **config.argon2.env,
     )
+    if config.signing_alg:
+        env["BFF_SIGNING_ALG"] = config.signing_alg
     if redis_port is not None:
         env["BFF_SESSION_STORE"] = f"redis://{LOOPBACK}:{redis_port}/0"
     return env

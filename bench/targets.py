@@ -32,6 +32,17 @@ KEYCLOAK_PER_VCPU = 120
 D = Target(10 * KEYCLOAK_PER_VCPU, at_least=True, unit=" req/s")
 
 
+# E, against the anchors (the shared bench/ folder's README): ours / theirs, req/s
+ME_WARM_VS_EXPRESS = Target(3.0, at_least=True)  # /me, cached claims vs Express's JWT route
+ME_WARM_VS_HELLO = Target(0.8, at_least=True)  # /me, cached claims vs bare Starlette /hello
+ME_COLD_VS_JWT = Target(1.0, at_least=True)  # /me, a fresh token each vs Starlette + PyJWT
+USER_VS_EXPRESS = Target(2.0, at_least=True)  # /bff/user vs Express /dashboard, same store
+REDIS_VS_SQLITE = Target(0.8, at_least=True)  # /bff/user on Redis vs on SQLite
+HEALTHZ_VS_HELLO = Target(0.8, at_least=True)  # BFF /healthz vs bare Starlette /hello
+# G: every RSS sample within this share of the soak's first one
+RSS_DRIFT = 0.10
+
+
 def is_noisy(run: WrkResult) -> bool:
     return run.other_cpu > NOISY_CPU
 

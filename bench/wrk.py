@@ -18,6 +18,7 @@ from bench.cpu import CpuMeter
 from bench.errors import HarnessError
 from bench.knobs import ROOT, Knobs
 from bench.measurement import WrkResult, merge, read_hist
+from bench.pinning import UNPINNED, Pinning
 from bff.sessions.manager import COOKIE_NAME
 from bff.testing.launcher import Process
 
@@ -38,11 +39,13 @@ class Load:
     script: str = "plain"
     args: Sequence[str] = ()  # after `--`, to the script's init()
     headers: dict[str, str] = field(default_factory=dict)
+    connections: int = 0  # 0: the knob's
 
 
 class Wrk:
-    def __init__(self, knobs: Knobs, *, scratch: Path) -> None:
+    def __init__(self, knobs: Knobs, *, scratch: Path, pinning: Pinning = UNPINNED) -> None:
         self.knobs = knobs
+        self.pinning = pinning  # wrk on its load CPUs; the runner sets it per configuration
         self.commands: list[str] = []  # every run's command, redacted, in order
         self._runs = 0
         self._scratch = scratch  # for the quantile functions done.lua writes
@@ -66,10 +69,14 @@ class Wrk:
                 raise HarnessError(f"wrk ({load.label}) did not finish") from None
         return self._result(load, argv, done.returncode, done.stdout, done.stderr, cpu, hist)
 
-    async def run_async(self, load: Load, *, server: Process) -> WrkResult:
-        """The same run, awaited: what runs beside it (a login storm) keeps the event loop."""
-        argv = self.argv(load, self.knobs.duration)
-        hist = self._scratch / f"{self._runs}.hist"
+    async def run_async(
+        self, load: Load, *, server: Process, duration: int | None = None
+    ) -> WrkResult:
+        """The same run, awaited: what runs beside it (a login storm, another wrk) keeps the
+        event loop."""
+        seconds = duration or self.knobs.duration
+        argv = self.argv(load, seconds)
+        hist = self._scratch / f"{self._runs}-{load.label}.hist"  # runs side by side: unique
         with CpuMeter(pid_of(server)) as cpu:
             proc = await asyncio.create_subprocess_exec(
                 *argv,
@@ -79,9 +86,7 @@ class Wrk:
                 stderr=asyncio.subprocess.PIPE,
             )
             try:
-                out, err = await asyncio.wait_for(
-                    proc.communicate(), timeout=self.knobs.duration + GRACE
-                )
+                out, err = await asyncio.wait_for(proc.communicate(), timeout=seconds + GRACE)
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
@@ -100,10 +105,14 @@ class Wrk:
                 check=False,
             )
 
-    def alternate(self, a: Load, b: Load, *, server: Process) -> tuple[WrkResult, WrkResult]:
+    def alternate(
+        self, a: Load, b: Load, *, server: Process, other: Process | None = None
+    ) -> tuple[WrkResult, WrkResult]:
         """Two endpoints compared in short alternating segments (A B B A A B …, `duration`
         seconds per endpoint in all): the machine's speed drifts (a shared VM), and interleaving
-        puts the drift on both sides of the ratio instead of one."""
+        puts the drift on both sides of the ratio instead of one. `b` may be served by `other`
+        (an anchor beside our server): each side's CPU is its own server's."""
+        servers = {a.label: server, b.label: other or server}
         order: list[Load] = []
         for n in range(self.knobs.segments):
             order += [a, b] if n % 2 == 0 else [b, a]
@@ -112,16 +121,18 @@ class Wrk:
         runs: dict[str, list[WrkResult]] = {a.label: [], b.label: []}
         for n, load in enumerate(order, start=1):
             segment = replace(load, label=f"{load.label}.{n}")
-            runs[load.label].append(self.run(segment, server=server, duration=self.knobs.segment))
+            run = self.run(segment, server=servers[load.label], duration=self.knobs.segment)
+            runs[load.label].append(run)
         return merge(a.label, runs[a.label]), merge(b.label, runs[b.label])
 
     def argv(self, load: Load, duration: int) -> list[str]:
-        argv = ["wrk", f"-t{THREADS}", f"-c{self.knobs.connections}", f"-d{duration}s"]
+        argv = ["wrk", f"-t{THREADS}", f"-c{load.connections or self.knobs.connections}"]
+        argv.append(f"-d{duration}s")
         argv += ["--latency", "--timeout", TIMEOUT, "-s", str(LUA / f"{load.script}.lua")]
         for name, value in load.headers.items():
             argv += ["-H", f"{name}: {value}"]
         argv.append(load.url)
-        return [*argv, "--", *load.args] if load.args else argv
+        return self.pinning.wrap([*argv, "--", *load.args] if load.args else argv)
 
     def _result(
         self,
@@ -174,6 +185,7 @@ class Wrk:
 
 def redact(command: str) -> str:
     command = re.sub(rf"({re.escape(COOKIE_NAME)}=)[A-Za-z0-9_-]+", r"\1<session>", command)
+    command = re.sub(r"(sessionId=)[A-Za-z0-9_%.-]+", r"\1<session>", command)  # Express's
     command = re.sub(r"(Basic )[A-Za-z0-9+/=]+", r"\1<client credentials>", command)
     return re.sub(r"(Bearer )[A-Za-z0-9_.-]+", r"\1<token>", command)
 

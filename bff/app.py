@@ -4,6 +4,7 @@ security headers, and every error mapped to HTTP in one place."""
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractAsyncContextManager
 from typing import cast
 
 import httpx
@@ -20,6 +21,7 @@ from bff.counters import CounterStore
 from bff.errors import HTTPProblem, StoreUnavailable
 from bff.records import RecordStore
 from bff.revocation import RevocationFeed
+from bff.routing import IndexedRouter
 from bff.security.headers import SecurityHeadersMiddleware
 from bff.security.passwords import Passwords
 from bff.security.proxies import parse_networks
@@ -59,11 +61,16 @@ def create_app(
         api_transport=api_transport,
         proxy_transport=proxy_transport,
     )
+    routes = [
+        *components.routes(),
+        Mount("/static", StaticFiles(directory=FRONTEND / "static"), name="static"),
+    ]
+
+    def lifespan(app: Starlette) -> AbstractAsyncContextManager[None]:
+        return components.running()
+
     app = Starlette(
-        routes=[
-            *components.routes(),
-            Mount("/static", StaticFiles(directory=FRONTEND / "static"), name="static"),
-        ],
+        routes=routes,
         middleware=[
             Middleware(
                 SecurityHeadersMiddleware,
@@ -76,10 +83,10 @@ def create_app(
             StoreUnavailable: _unavailable,
             HTTPException: _http_exception,
         },
-        lifespan=lambda app: components.running(),
+        lifespan=lifespan,
     )
     # a slash redirect would be built from the client's Host header
-    app.router.redirect_slashes = False
+    app.router = IndexedRouter(routes, redirect_slashes=False, lifespan=lifespan)
     app.state.components = components
     return app
 

@@ -13,7 +13,7 @@ from bff.audit import Audit
 from bff.clock import Clock
 from bff.endpoints.bodies import optional_text, read_params
 from bff.endpoints.guard import SessionGuard
-from bff.endpoints.responses import NO_STORE, sign_out
+from bff.endpoints.responses import NO_STORE, FastJSONResponse, sign_out
 from bff.revocation import Revoker
 from bff.security.ratelimit import RateLimit
 from bff.security.tokens import narrow_scopes, session_scopes
@@ -71,7 +71,7 @@ class ManagementEndpoints:
     async def user(self, request: Request) -> Response:
         slide = (one_param(request, "slide") or "true").lower() not in NO_SLIDE
         session = await self.guard.json(request, slide=slide)
-        return JSONResponse(
+        return FastJSONResponse(
             {
                 "sub": session.user_id,
                 "email": await self.emails.email_of(session.user_id),

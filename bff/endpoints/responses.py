@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
 from urllib.parse import quote
 
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from bff.sessions.manager import clear_session_cookie
 
@@ -13,6 +15,15 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # what stays inside our origin: "cookies" would clear every cookie of the whole site (sibling
 # apps on the same registrable domain); our own cookie is cleared with Set-Cookie instead
 CLEAR_SITE_DATA = '"cache", "storage"'
+# Starlette's JSON settings, in an encoder built once: json.dumps with them builds one per call
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+class FastJSONResponse(JSONResponse):
+    """Starlette's JSONResponse, byte for byte, for the hottest routes."""
+
+    def render(self, content: Any) -> bytes:
+        return _ENCODER.encode(content).encode("utf-8")
 
 
 def sign_out(response: Response) -> Response:

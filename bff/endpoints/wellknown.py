@@ -15,6 +15,7 @@ from bff.security.keys import KeyRing
 from contract.tokens import JWKS_PATH, SCOPES
 
 Probe = Callable[[], Awaitable[object]]
+HEALTHY = b'{"status":"ok"}'  # what JSONResponse({"status": "ok"}) sends, encoded once
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,7 +65,7 @@ class WellKnownEndpoints:
         )
 
     async def healthz(self, request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        return Response(HEALTHY, media_type=JSONResponse.media_type)
 
     async def readyz(self, request: Request) -> Response:
         try:

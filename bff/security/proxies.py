@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 
@@ -35,7 +36,7 @@ def client_ip(scope: Scope, trusted: tuple[Network, ...]) -> str:
 def forwarded_https(scope: Scope, trusted: tuple[Network, ...]) -> bool:
     """TLS ended at a trusted proxy in front of us (HSTS is then due)."""
     client = scope.get("client")
-    if not client or not _is_trusted(client[0], trusted):
+    if not trusted or not client or not _is_trusted(client[0], trusted):
         return False
     # the nearest proxy's word: the last value (a client may send its own first)
     return _header(scope, b"x-forwarded-proto").split(",")[-1].strip().lower() == "https"
@@ -58,6 +59,7 @@ def _is_ip(value: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=1024)  # the same few peers (the proxies) on every request
 def _is_trusted(address: str, trusted: tuple[Network, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)

@@ -34,6 +34,8 @@ def one_cookie(request: Request, name: str) -> str | None:
 
 
 def one_param(request: Request, name: str) -> str | None:
+    if not request.scope.get("query_string"):
+        return None  # no query at all: nothing to parse
     values = request.query_params.getlist(name)
     if len(values) > 1:
         raise BadRequest(f"the {name} parameter was sent more than once")

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import NameOID
+from jwt.utils import der_to_raw_signature
 
 from api.authentication import MAX_TOKEN_BYTES
 from tests.api.conftest import JWKS_URL, ApiHarness, Signer, b64, sign_raw
@@ -703,3 +704,38 @@ async def test_a_refused_token_never_echoes_attacker_text_into_the_challenge(
     response = await harness.me(token)
     assert_invalid_token(response)
     assert "none" not in response.headers["www-authenticate"]
+
+
+# --- the header read before the signature ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "header", [pytest.param(b"[1, 2]", id="a-list"), pytest.param(b"{not json", id="not-json")]
+)
+async def test_a_signed_header_that_is_no_json_object_is_refused(
+    harness: ApiHarness, header: bytes
+) -> None:
+    token = sign_raw(header, harness.claims(), harness.signer.key)
+    response = await harness.me(token)
+    assert_invalid_token(response)
+    assert "malformed token header" in response.headers["www-authenticate"]
+
+
+async def test_a_header_in_non_canonical_base64url_is_refused(harness: ApiHarness) -> None:
+    """The API reads the header itself, leniently, for its checks; the signature's check must
+    still refuse a segment with its spare bits set (PyJWT's canonical decoding)."""
+    header = {"alg": "ES256", "kid": harness.signer.kid, "typ": "at+jwt"}
+    text = json.dumps(header, separators=(",", ":"))
+    while len(b64(text)) % 4 == 0:  # no spare bits to set: lengthen it
+        text += " "
+    segment = b64(text)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    bent = segment[:-1] + alphabet[alphabet.index(segment[-1]) | 1]
+    padded = bent + "=" * (-len(bent) % 4)
+    assert bent != segment and base64.urlsafe_b64decode(padded) == text.encode()
+    signing_input = f"{bent}.{b64(harness.claims())}"
+    der = harness.signer.key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
+    raw = der_to_raw_signature(der, harness.signer.key.curve)
+    response = await harness.me(f"{signing_input}.{b64(raw)}")
+    assert_invalid_token(response)
+    assert "the token is invalid" in response.headers["www-authenticate"]  # at the signature

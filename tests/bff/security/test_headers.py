@@ -1,7 +1,16 @@
 from __future__ import annotations
 
-import pytest
+import re
 
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from bff.security.headers import SecurityHeadersMiddleware
 from tests.conftest import System
 
 pytestmark = pytest.mark.anyio
@@ -79,3 +88,37 @@ async def test_hsts_is_sent_behind_a_trusted_tls_proxy(system: System) -> None:
     assert "strict-transport-security" not in (await plain.get("/login")).headers
     behind = await plain.get("/login", headers={"X-Forwarded-Proto": "https"})
     assert behind.headers["strict-transport-security"].startswith("max-age=")
+
+
+async def test_a_json_answer_allows_no_script_and_needs_no_nonce(system: System) -> None:
+    response = await system.bff.get("/healthz")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'none'" in csp and "nonce-" not in csp
+    assert "frame-ancestors 'none'" in csp and "connect-src 'self' https://api.test" in csp
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_each_response_gets_its_own_request_id(system: System) -> None:
+    first = (await system.bff.get("/healthz")).headers["x-request-id"]
+    second = (await system.bff.get("/healthz")).headers["x-request-id"]
+    assert first != second and re.fullmatch("[0-9a-f]{16}", first)
+
+
+async def test_a_header_the_app_set_is_replaced_never_sent_twice() -> None:
+    async def page(request: Request) -> Response:
+        headers = {"X-Frame-Options": "SAMEORIGIN", "Cache-Control": "max-age=60"}
+        return HTMLResponse(f"<p>{request.state.csp_nonce}</p>", headers=headers)
+
+    app = Starlette(
+        routes=[Route("/", page)],
+        middleware=[Middleware(SecurityHeadersMiddleware, connect_origins=(), trusted_proxies=())],
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://bff.test"
+    ) as client:
+        response = await client.get("/")
+    assert response.headers.get_list("x-frame-options") == ["DENY"]
+    assert response.headers["cache-control"] == "max-age=60"  # the app's own, kept
+    nonce = re.search(r"'nonce-([^']+)'", response.headers["content-security-policy"])
+    assert nonce and response.text == f"<p>{nonce.group(1)}</p>"
