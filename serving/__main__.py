@@ -43,6 +43,21 @@ def parser() -> argparse.ArgumentParser:
         help=f"to send a whole request head (default {Limits.header_timeout:g})",
     )
     p.add_argument(
+        "--body-timeout",
+        type=_seconds,
+        default=Limits.body_timeout,
+        metavar="SECONDS",
+        help=f"to send a whole request body, from the head's end (default {Limits.body_timeout:g})",
+    )
+    p.add_argument(
+        "--send-timeout",
+        type=_seconds,
+        default=Limits.send_timeout,
+        metavar="SECONDS",
+        help="a client may leave a response untaken, then the connection is aborted "
+        f"(default {Limits.send_timeout:g})",
+    )
+    p.add_argument(
         "--keep-alive-timeout",
         type=_positive,
         default=KEEP_ALIVE_TIMEOUT,
@@ -73,6 +88,8 @@ def main(argv: Sequence[str]) -> int:
         log_level=args.log_level,
         trusted_proxies=args.trusted_proxies,
         header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        send_timeout=args.send_timeout,
         keep_alive_timeout=args.keep_alive_timeout,
         max_connections=args.max_connections,
     )

@@ -2,7 +2,9 @@
 production command, and every harness through `bff.testing.servers`).
 
 uvicorn with our protocol (`serving.limits`), configured here with every production limit, so
-that no command line can leave one out: the request head's size and time, the connection cap
+that no command line can leave one out: the request head's size and time, the body's size and
+time, pipelined requests parsed one at a time, the time a client may leave an answer untaken,
+the connection cap
 (sized below the process's open-files limit, which is raised to its hard limit first), idle
 keep-alive, graceful shutdown, lifespan required, no `Server` header, no WebSocket, and proxy
 headers never rewritten by the server (the BFF reads `X-Forwarded-*` itself, from the proxies
@@ -23,10 +25,14 @@ from typing import Literal
 from uvicorn import Server
 from uvicorn.supervisors import Multiprocess
 
+from api.errors import BodyTooLarge
+from bff.errors import PayloadTooLarge
 from serving.limits import LimitedConfig, Limits
 
 App = Literal["bff", "api"]
 PORTS: Mapping[App, int] = {"bff": 8000, "api": 8001}
+# each app's own error code for a 413, so that the server's reads like the app's
+TOO_LARGE: Mapping[App, str] = {"bff": PayloadTooLarge.code, "api": BodyTooLarge.code}
 KEEP_ALIVE_TIMEOUT = 5  # seconds an idle keep-alive connection stays open
 GRACEFUL_TIMEOUT = 3  # seconds in-flight requests get at shutdown; streams are then cut
 # descriptors kept for what is not a client connection: the listening socket, the stores'
@@ -51,6 +57,8 @@ class Options:
     log_level: str = "info"
     trusted_proxies: str | None = None
     header_timeout: float = Limits.header_timeout
+    body_timeout: float = Limits.body_timeout
+    send_timeout: float = Limits.send_timeout
     keep_alive_timeout: int = KEEP_ALIVE_TIMEOUT
     max_connections: int = Limits.max_connections  # per worker
 
@@ -97,14 +105,28 @@ def trust_proxies(options: Options, environ: MutableMapping[str, str]) -> None:
     environ["BFF_TRUSTED_PROXIES"] = value
 
 
+def check_body_deadlines(options: Options, environ: Mapping[str, str]) -> None:
+    """The BFF's proxy gives a body BFF_PROXY_BODY_SECONDS; the server's own deadline must not
+    cut it first (a bad value itself is the BFF's settings' to refuse)."""
+    proxy = environ.get("BFF_PROXY_BODY_SECONDS", "").strip()
+    if options.app == "bff" and proxy.isdigit() and int(proxy) > options.body_timeout:
+        raise ServingError(
+            f"BFF_PROXY_BODY_SECONDS={proxy} is longer than --body-timeout "
+            f"({options.body_timeout:g} s), which would cut proxied bodies first: raise it"
+        )
+
+
 def build_config(options: Options, *, open_files: int) -> LimitedConfig:
     limits = Limits(
         header_timeout=options.header_timeout,
+        body_timeout=options.body_timeout,
+        send_timeout=options.send_timeout,
         max_connections=connection_cap(options.max_connections, open_files),
     )
     return LimitedConfig(
         f"{options.app}.asgi:app",
         limits=limits,
+        too_large=TOO_LARGE[options.app],
         factory=True,
         host=options.host,
         port=options.port if options.port is not None else PORTS[options.app],
@@ -123,15 +145,18 @@ def build_config(options: Options, *, open_files: int) -> LimitedConfig:
 def serve(options: Options) -> int:
     """Serve until stopped (SIGTERM or SIGINT: graceful); the exit status."""
     trust_proxies(options, os.environ)
+    check_body_deadlines(options, os.environ)
     open_files = raise_open_files_limit()
     config = build_config(options, open_files=open_files)
     logger.info(
         "serving %s: at most %d connections per worker (open files %d), head %.3g s, "
-        "keep-alive %d s, access log %s",
+        "body %.3g s, send %.3g s, keep-alive %d s, access log %s",
         options.app,
         config.limits.max_connections,
         open_files,
         config.limits.header_timeout,
+        config.limits.body_timeout,
+        config.limits.send_timeout,
         config.timeout_keep_alive,
         "on" if config.access_log else "off",
     )

@@ -12,7 +12,7 @@ import httpx
 
 from serving.limits import MAX_HEAD_BYTES, MAX_HEADERS, HeadMeter
 from tests.serving.conftest import Served
-from tests.serving.rawhttp import exchange, get
+from tests.serving.rawhttp import connect, exchange, get, read_answer
 
 SEEN_TIMEOUT = 5.0  # for an access-log line to reach the log
 
@@ -84,3 +84,19 @@ def test_the_meter_refuses_past_either_limit() -> None:
     assert not HeadMeter().add(b"GET / HTTP/1.1\r\nX: " + b"a" * MAX_HEAD_BYTES)
     many = b"GET / HTTP/1.1\r\n" + b"X: 1\r\n" * (MAX_HEADERS + 1) + b"\r\n"
     assert not HeadMeter().add(many)
+
+
+def test_malformed_and_upgrade_requests_fill_no_log(served: Served) -> None:
+    """uvicorn logs a warning for each malformed request and two for each Upgrade header:
+    lines anyone could have written by the thousand a second. Neither is logged; a malformed
+    request is 400 in the documented format, an Upgrade header is ignored."""
+    status, body = exchange(served.url, b"GARBAGE\x01 / HTTP/1.1\r\n\r\n")
+    assert status == 400 and json.loads(body)["error"] == "invalid_request"
+    marker = secrets.token_hex(8)
+    upgrade = [("Connection", "Upgrade"), ("Upgrade", "websocket")]
+    with connect(served.url) as conn:
+        conn.sendall(get(f"/healthz?{marker}", upgrade, close=False))
+        assert read_answer(conn, 2.0).status == 200
+    assert served.process.wait_for_output(marker, SEEN_TIMEOUT)  # what came before is in
+    log = served.process.tail(100_000)
+    assert "Invalid HTTP request" not in log and "upgrade" not in log.lower()

@@ -8,12 +8,20 @@ import pytest
 from uvicorn.config import Config
 
 from serving.__main__ import main, parser
-from serving.limits import HEADER_TIMEOUT, LimitedConfig, LimitedHttpToolsProtocol, Limits
+from serving.limits import (
+    BODY_TIMEOUT,
+    HEADER_TIMEOUT,
+    SEND_TIMEOUT,
+    LimitedConfig,
+    LimitedHttpToolsProtocol,
+    Limits,
+)
 from serving.server import (
     RESERVED_FILES,
     Options,
     ServingError,
     build_config,
+    check_body_deadlines,
     connection_cap,
     trust_proxies,
 )
@@ -29,7 +37,14 @@ def _config(**options: object) -> LimitedConfig:
 def test_the_defaults_are_the_production_limits() -> None:
     config = _config()
     assert config.http is LimitedHttpToolsProtocol
-    assert config.limits == Limits(header_timeout=HEADER_TIMEOUT, max_connections=1024)
+    assert config.limits == Limits(
+        header_timeout=HEADER_TIMEOUT,
+        body_timeout=BODY_TIMEOUT,
+        send_timeout=SEND_TIMEOUT,
+        max_connections=1024,
+    )
+    assert (HEADER_TIMEOUT, BODY_TIMEOUT, SEND_TIMEOUT) == (10, 30, 30)
+    assert config.too_large == "request_too_large"  # the API's own code for a 413
     assert config.timeout_keep_alive == 5 and config.timeout_graceful_shutdown == 3
     assert not config.server_header and not config.proxy_headers and not config.access_log
     assert config.lifespan == "on" and config.ws == "none" and config.factory
@@ -42,15 +57,29 @@ def test_the_defaults_are_the_production_limits() -> None:
 
 
 def test_the_bff_listens_on_its_own_port_by_default() -> None:
-    assert build_config(Options(app="bff"), open_files=OPEN_FILES).port == 8000
+    config = build_config(Options(app="bff"), open_files=OPEN_FILES)
+    assert config.port == 8000 and config.too_large == "payload_too_large"
 
 
 def test_the_options_reach_the_config() -> None:
     config = _config(
-        workers=4, access_log=True, header_timeout=1.5, keep_alive_timeout=2, max_connections=50
+        workers=4,
+        access_log=True,
+        header_timeout=1.5,
+        body_timeout=2.5,
+        send_timeout=3.5,
+        keep_alive_timeout=2,
+        max_connections=50,
     )
     assert config.workers == 4 and config.access_log and config.timeout_keep_alive == 2
-    assert config.limits == Limits(header_timeout=1.5, max_connections=50)
+    assert config.limits == Limits(
+        header_timeout=1.5, body_timeout=2.5, send_timeout=3.5, max_connections=50
+    )
+
+
+def test_the_command_line_reaches_the_options() -> None:
+    args = parser().parse_args(["api", "--body-timeout", "4", "--send-timeout", "0.5"])
+    assert (args.body_timeout, args.send_timeout) == (4.0, 0.5)
 
 
 def test_the_cap_stays_below_the_open_files_limit() -> None:
@@ -63,7 +92,12 @@ def test_the_cap_stays_below_the_open_files_limit() -> None:
 def test_a_bare_uvicorn_config_gets_the_default_limits() -> None:
     """`uvicorn --http serving.limits:LimitedHttpToolsProtocol` still limits the head."""
     assert not isinstance(Config("api.asgi:app"), LimitedConfig)
-    assert Limits() == Limits(header_timeout=HEADER_TIMEOUT, max_connections=1024)
+    assert Limits() == Limits(
+        header_timeout=HEADER_TIMEOUT,
+        body_timeout=BODY_TIMEOUT,
+        send_timeout=SEND_TIMEOUT,
+        max_connections=1024,
+    )
 
 
 def test_no_proxy_is_trusted_unless_named() -> None:
@@ -97,6 +131,14 @@ def test_proxies_that_cannot_be_trusted_stop_the_start(
         trust_proxies(options, environ)
 
 
+def test_the_proxy_body_deadline_must_fit_in_the_servers() -> None:
+    check_body_deadlines(Options(app="bff"), {"BFF_PROXY_BODY_SECONDS": "30"})
+    check_body_deadlines(Options(app="bff", body_timeout=60), {"BFF_PROXY_BODY_SECONDS": "60"})
+    check_body_deadlines(Options(app="api"), {"BFF_PROXY_BODY_SECONDS": "300"})  # not its own
+    with pytest.raises(ServingError, match="BFF_PROXY_BODY_SECONDS=31 is longer than"):
+        check_body_deadlines(Options(app="bff"), {"BFF_PROXY_BODY_SECONDS": "31"})
+
+
 def test_a_setting_it_cannot_start_with_is_reported_with_status_2(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -109,6 +151,8 @@ def test_a_setting_it_cannot_start_with_is_reported_with_status_2(
     [
         ["--workers", "0"],
         ["--header-timeout", "0"],
+        ["--body-timeout", "0"],
+        ["--send-timeout", "3601"],
         ["--max-connections", "-1"],
         ["--log-level", "loud"],
     ],
