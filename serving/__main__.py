@@ -72,8 +72,6 @@ def parser() -> argparse.ArgumentParser:
         help=f"per worker, beyond which a connection gets 503 (default {Limits.max_connections}, "
         "lowered to fit the open-files limit)",
     )
-    # uvicorn's spelling, which some callers still pass: the header is never sent anyway
-    p.add_argument("--no-server-header", action="store_true", help=argparse.SUPPRESS)
     return p
 
 

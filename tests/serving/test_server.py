@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from uvicorn.config import Config
 
+from bench.stack import SERVING_OPTIONS
 from serving.__main__ import main, parser
 from serving.limits import (
     BODY_TIMEOUT,
@@ -163,12 +164,12 @@ def test_nonsense_options_are_refused(argv: list[str]) -> None:
 
 
 def test_the_harnesses_options_are_understood() -> None:
-    """What bench/ and the conformance suite pass, in uvicorn's spelling."""
-    bench = parser().parse_args(
-        ["bff", "--workers", "1", "--no-access-log", "--log-level", "warning", "--no-server-header"]
-    )
+    """What bench/ and the conformance suite pass."""
+    bench = parser().parse_args(["bff", "--workers", "1", *SERVING_OPTIONS])
     assert (bench.workers, bench.access_log, bench.log_level) == (1, False, "warning")
     assert parser().parse_args(["bff", "--access-log"]).access_log
+    with pytest.raises(SystemExit):  # uvicorn's spelling is not ours
+        parser().parse_args(["bff", "--no-server-header"])
 
 
 @pytest.mark.parametrize("app", ["bff", "api"])
