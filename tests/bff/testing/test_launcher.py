@@ -53,7 +53,7 @@ def test_free_port_is_free_on_loopback() -> None:
 def test_ready_on_a_line_of_output_then_stopped(tmp_path: Path) -> None:
     command = _python(
         "liner",
-        "import time; print('warming'); print('Ready now'); time.sleep(60)",
+        "import signal; print('warming'); print('Ready now'); signal.pause()",
         ready=LineReady("Ready now", timeout=10),
     )
     process = Process(command, log=tmp_path / "liner.log").start()
@@ -108,7 +108,7 @@ def test_a_process_that_exits_before_ready_is_a_launch_error_with_its_log(tmp_pa
 
 
 def test_a_process_not_ready_in_time_is_stopped_and_reported(tmp_path: Path) -> None:
-    command = _python("slow", "import time; time.sleep(60)", ready=LineReady("ok", timeout=0.5))
+    command = _python("slow", "import signal; signal.pause()", ready=LineReady("ok", timeout=0.5))
     process = Process(command, log=tmp_path / "slow.log")
     with pytest.raises(LaunchError):
         process.start()
@@ -117,8 +117,7 @@ def test_a_process_not_ready_in_time_is_stopped_and_reported(tmp_path: Path) -> 
 
 def test_a_child_ignoring_sigterm_is_killed(tmp_path: Path) -> None:
     code = (
-        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-        "print('up'); time.sleep(60)"
+        "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up'); signal.pause()"
     )
     command = _python("stubborn", code, ready=LineReady("up", timeout=10), stop_timeout=0.5)
     process = Process(command, log=tmp_path / "stubborn.log").start()
@@ -137,7 +136,7 @@ def test_a_group_stops_everything_it_started_even_when_its_block_fails(tmp_path:
     started: list[Process] = []
     with pytest.raises(RuntimeError), ProcessGroup(log_dir=tmp_path) as group:
         for n in range(2):
-            code = "import time; print('up'); time.sleep(60)"
+            code = "import signal; print('up'); signal.pause()"
             started.append(group.start(_python(f"p{n}", code, ready=LineReady("up"))))
         raise RuntimeError("the test body failed")
     assert started and not any(process.running for process in started)
