@@ -30,6 +30,9 @@ class Settings:
     revocation_secret: str = ""  # what APIs present to follow the revocation feed; generated
     session_idle_seconds: int = 30 * 60
     session_absolute_seconds: int = 12 * 60 * 60
+    idle_warning_seconds: int = 120  # how long before the idle timeout the pages warn
+    session_poll_seconds: int = 10  # how often an open page asks whether its session still lives
+    js_tokens: bool = True  # off: pure-BFF mode, no access token ever reaches JavaScript
     max_sessions_per_user: int = 20  # past it, the user's oldest session ends
     refresh_idle_seconds: int = 14 * 24 * 60 * 60
     refresh_absolute_seconds: int = 30 * 24 * 60 * 60
@@ -105,6 +108,9 @@ class Settings:
             revocation_secret=reader.text("BFF_REVOCATION_SECRET", ""),
             session_idle_seconds=reader.integer("BFF_SESSION_IDLE_SECONDS", 1800, low=60),
             session_absolute_seconds=reader.integer("BFF_SESSION_ABSOLUTE_SECONDS", 43200, low=60),
+            idle_warning_seconds=reader.integer("BFF_IDLE_WARNING_SECONDS", 120, low=5, high=3600),
+            session_poll_seconds=reader.integer("BFF_SESSION_POLL_SECONDS", 10, low=1, high=300),
+            js_tokens=reader.choice("BFF_JS_TOKENS", "on", ("on", "off")) == "on",
             max_sessions_per_user=reader.integer("BFF_MAX_SESSIONS_PER_USER", 20, low=1, high=1000),
             refresh_idle_seconds=reader.integer(
                 "BFF_REFRESH_IDLE_SECONDS", 14 * 86400, low=60, high=365 * 86400

@@ -31,7 +31,7 @@ from bff.endpoints.management import EmailCache, ManagementEndpoints
 from bff.endpoints.oauth import OAuthEndpoints
 from bff.endpoints.pages import PageEndpoints
 from bff.endpoints.proxy import ProxyEndpoint
-from bff.endpoints.rendering import PageRenderer
+from bff.endpoints.rendering import PageRenderer, SessionWatch, add_filters
 from bff.endpoints.revocations import RevocationStream
 from bff.endpoints.wellknown import WellKnownEndpoints
 from bff.oauth.accesstokens import AccessTokenReader
@@ -307,6 +307,7 @@ class Components:
     def templates(self) -> Jinja2Templates:
         templates = Jinja2Templates(directory=FRONTEND / "templates")
         templates.env.autoescape = True
+        add_filters(templates)
         return templates
 
     @cached_property
@@ -336,7 +337,18 @@ class Components:
 
     @cached_property
     def pages(self) -> PageRenderer:
-        return PageRenderer(templates=self.templates, users=self.users, csrf=self.csrf)
+        return PageRenderer(
+            templates=self.templates,
+            users=self.users,
+            csrf=self.csrf,
+            watch=SessionWatch(
+                poll_seconds=self.settings.session_poll_seconds,
+                # a warning longer than half the idle timeout would show from the start
+                warning_seconds=min(
+                    self.settings.idle_warning_seconds, self.settings.session_idle_seconds // 2
+                ),
+            ),
+        )
 
     def routes(self) -> list[BaseRoute]:
         """Every endpoint, each given only the collaborators it uses."""
@@ -360,6 +372,7 @@ class Components:
                 tokens=self.token_cache,
                 api=self.api_client,
                 api_public_url=settings.api_public_url,
+                js_tokens=settings.js_tokens,
             ),
             DeviceEndpoints(
                 guard=self.guard,
@@ -387,6 +400,8 @@ class Components:
                 token_limit=self.rate_limit("bff-token", TOKENS_PER_MINUTE, 60),
                 revoker=self.revoker,
                 audit=self.audit,
+                clock=self.clock,
+                js_tokens=settings.js_tokens,
             ),
             self.proxy,
             WellKnownEndpoints(

@@ -95,7 +95,7 @@ def test_app_calls_the_api_directly_with_an_in_memory_bearer_token(
         page.goto("/app")
     expect(page.locator('#status[data-state="ok"]')).to_be_visible()
 
-    me = json.loads(page.locator("#me").inner_text())
+    me = json.loads(page.locator("#me").text_content() or "")
     assert me["sub"] == dashboard_sub
     assert me["client_id"] == "bff"
     authorization = api_call.value.all_headers().get("authorization", "")
@@ -157,7 +157,7 @@ def test_js_logout_button_ends_the_session(
     expect(page.locator('#status[data-state="ok"]')).to_be_visible()
     assert replay(stack, "/bff/user", old_cookie, JSON_CALL).status_code == 200
 
-    page.click("#js-logout")
+    page.click("#logout")
     page.wait_for_url(f"{stack.bff_url}/login")
 
     assert replay(stack, "/bff/user", old_cookie, JSON_CALL).status_code == 401
@@ -179,7 +179,7 @@ def test_logout_reaches_the_api_within_a_second(
     authorization = api_call.value.all_headers()["authorization"]
     with httpx.Client(base_url=stack.api_url) as api:
         assert api.get("/me", headers={"Authorization": authorization}).status_code == 200
-        page.click("#js-logout")
+        page.click("#logout")
         page.wait_for_url(f"{stack.bff_url}/login")
         # the API learns it by push: poll (bounded) until a second has passed
         deadline = time.monotonic() + 1.0
@@ -201,7 +201,7 @@ def test_notes_are_written_and_read_by_javascript_with_the_in_memory_token(
     page.click('#note-form button[type="submit"]')
     note = page.locator("#notes li", has_text="written from the browser")
     expect(note).to_have_count(1)
-    expect(note.locator("strong")).to_have_text(title)  # shown as text, never as HTML
+    expect(note.locator(".note-title")).to_have_text(title)  # shown as text, never as HTML
     assert page.locator("#notes img").count() == 0
     note.locator(".delete-note").click()
     expect(page.locator("#notes li", has_text="written from the browser")).to_have_count(0)

@@ -14,6 +14,7 @@ from bff.clock import Clock
 from bff.endpoints.bodies import optional_text, read_params
 from bff.endpoints.guard import SessionGuard
 from bff.endpoints.responses import NO_STORE, FastJSONResponse, sign_out
+from bff.errors import Forbidden
 from bff.revocation import Revoker
 from bff.security.ratelimit import RateLimit
 from bff.security.tokens import narrow_scopes, session_scopes
@@ -60,6 +61,8 @@ class ManagementEndpoints:
     token_limit: RateLimit
     revoker: Revoker
     audit: Audit
+    clock: Clock
+    js_tokens: bool = True  # False: pure-BFF mode (BFF_JS_TOKENS=off), /bff/token refuses
 
     def routes(self) -> list[Route]:
         return [
@@ -80,6 +83,8 @@ class ManagementEndpoints:
                 "session": {
                     "expires_at": int(session.absolute_expires_at),
                     "idle_expires_at": int(session.idle_expires_at),
+                    # the BFF's clock, so a page counts down on its own clock whatever its skew
+                    "now": int(self.clock.now()),
                 },
             },
             headers=NO_STORE,
@@ -87,6 +92,9 @@ class ManagementEndpoints:
 
     async def token(self, request: Request) -> Response:
         session = await self.guard.json(request)
+        if not self.js_tokens:
+            # after the guard: an anonymous caller learns nothing of the configuration
+            raise Forbidden("tokens for JavaScript are turned off here (pure-BFF mode): use /api/*")
         await self.token_limit.enforce(session.sid, "too many token requests")
         params = await read_params(request, MAX_PARAMS_BYTES)
         scopes = narrow_scopes(optional_text(params, "scope"), session_scopes(session.role))

@@ -1,4 +1,6 @@
-"""Server-rendered pages: the dashboard (API data fetched server-side) and the JS app shell."""
+"""Server-rendered pages: the dashboard (API data fetched server-side) and the notes app, whose
+first notes are rendered here with the session's server-side token (readable with JavaScript
+off) and handed to its script, which carries on with a token of its own or through /api/*."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from bff.sessions.base import Session
 from bff.tokencache import SessionTokenCache
 
 API_TIMEOUT = 5.0
+FIRST_NOTES = 50  # the API's default page
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,6 +30,7 @@ class PageEndpoints:
     tokens: SessionTokenCache
     api: httpx.AsyncClient
     api_public_url: str
+    js_tokens: bool = True  # False: the app calls the API through /api/* only (pure-BFF mode)
 
     def routes(self) -> list[Route]:
         return [
@@ -58,16 +62,30 @@ class PageEndpoints:
         session = await self.guard.current(request)
         if session is None:
             return _to_login(request)
-        return await self.pages.render(
-            request, session, "app.html", {"api_url": self.api_public_url}
-        )
+        try:
+            listed, problem = await self._fetch(session, f"/notes?limit={FIRST_NOTES}")
+        except SessionEnding:
+            listed, problem = None, "Your session is about to end. Sign in again."
+        notes = _notes_of(listed)
+        if listed is not None and notes is None:
+            problem = "Unexpected API answer."
+        context = {
+            "api_url": self.api_public_url,
+            "mode": "token" if self.js_tokens else "proxy",
+            "notes": notes,
+            "problem": problem,
+        }
+        return await self.pages.render(request, session, "app.html", context)
 
     async def _fetch_me(self, session: Session) -> tuple[dict[str, Any] | None, str | None]:
+        return await self._fetch(session, "/me")
+
+    async def _fetch(self, session: Session, path: str) -> tuple[dict[str, Any] | None, str | None]:
         # the token is minted here and never leaves the server
         token = self.tokens.token_for(session)
         try:
             response = await self.api.get(
-                "/me", headers={"Authorization": f"Bearer {token.token}"}, timeout=API_TIMEOUT
+                path, headers={"Authorization": f"Bearer {token.token}"}, timeout=API_TIMEOUT
             )
         except httpx.HTTPError:
             return None, "The API cannot be reached right now."
@@ -78,6 +96,21 @@ class PageEndpoints:
         except ValueError:
             return None, "The API answered with something that is not JSON."
         return (body, None) if isinstance(body, dict) else (None, "Unexpected API answer.")
+
+
+def _notes_of(listed: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    """The notes of a GET /notes answer, each with the fields the page shows; None when it is
+    not the API's shape (the page then says so instead of rendering half a list)."""
+    notes = listed.get("notes") if listed is not None else None
+    if not isinstance(notes, list):
+        return None
+    fields = {"id": str, "title": str, "body": str, "created_at": int, "updated_at": int}
+    for note in notes:
+        if not isinstance(note, dict) or not all(
+            isinstance(note.get(name), kind) for name, kind in fields.items()
+        ):
+            return None
+    return [{name: note[name] for name in fields} for note in notes]
 
 
 def _to_login(request: Request) -> Response:

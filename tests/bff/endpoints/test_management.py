@@ -32,7 +32,10 @@ async def test_user_describes_the_session(system: System, user_id: str) -> None:
     assert body["email"] == "alice@example.com"
     assert body["role"] == "user"
     assert body["sid"] and body["sid"] != system.bff.cookies["__Host-sid"]
-    assert set(body["session"]) == {"expires_at", "idle_expires_at"}
+    assert set(body["session"]) == {"expires_at", "idle_expires_at", "now"}
+    # the BFF's clock, which a page counts its deadlines from whatever its own clock says
+    assert body["session"]["now"] == int(system.clock.now())
+    assert body["session"]["idle_expires_at"] == body["session"]["now"] + 1800
     assert response.headers["cache-control"] == "no-store"
 
 
@@ -194,3 +197,17 @@ async def test_the_host_header_does_not_make_an_origin_acceptable(
 async def test_anonymous_calls_are_401_even_without_the_csrf_header(system: System) -> None:
     assert (await system.bff.get("/bff/user")).status_code == 401
     assert (await system.bff.post("/bff/token")).status_code == 401
+
+
+@pytest.mark.bff_settings(js_tokens=False)
+async def test_token_is_refused_in_pure_bff_mode_but_the_proxy_works(
+    system: System, user_id: str
+) -> None:
+    assert (await system.bff.post("/bff/token", headers=JSON)).status_code == 401  # anonymous
+    await login(system.bff)
+    refused = await system.bff.post("/bff/token", headers=JSON)
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "forbidden"
+    assert "access_token" not in refused.text
+    proxied = await system.bff.get("/api/me", headers=JSON)
+    assert proxied.status_code == 200 and proxied.json()["sub"] == user_id

@@ -743,3 +743,26 @@ async def test_the_dashboard_renders_while_the_proxy_pool_is_exhausted(
     assert dashboard.status_code == 200
     assert "from-the-pages-pool" in dashboard.text
     assert all(request.url.path == "/notes" for request in proxied.seen)
+
+
+async def test_app_page_says_so_when_the_api_cannot_be_reached(proxied: Proxied) -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused 10.0.0.5:8001", request=request)
+
+    proxied.handler = handler
+    response = await proxied.browser.get("/app")
+    assert response.status_code == 200  # the page works; its script can try again
+    assert "The API cannot be reached right now." in response.text
+    assert '<script type="application/json" id="initial-notes">null</script>' in response.text
+    assert 'id="notes-empty" hidden' in response.text  # not "no notes": unknown
+    assert "10.0.0.5" not in response.text
+
+
+async def test_app_page_refuses_a_list_that_is_not_the_apis_shape(proxied: Proxied) -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"notes": [{"id": "n1", "title": 5}]})
+
+    proxied.handler = handler
+    response = await proxied.browser.get("/app")
+    assert "Unexpected API answer." in response.text
+    assert '<li class="note"' not in response.text

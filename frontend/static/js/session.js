@@ -1,0 +1,166 @@
+// The session watch on every signed-in page: it keeps the page true to its session.
+// - Every tab agrees: a sign-out in one tab reaches the others at once (bff.js's
+//   BroadcastChannel); a session ended elsewhere (another device's "My devices", "sign out
+//   everywhere", the admin CLI, a timeout) is found by asking `GET /bff/user?slide=false` every
+//   `data-poll-seconds` while the page is visible, and at once when it becomes visible again.
+//   Either way the page drops what it showed and says plainly that it is signed out.
+// - The idle timeout is announced `data-warning-seconds` before it ("stay signed in" extends
+//   the session); at the absolute timeout the page goes to the sign-in page, with `next`.
+// Deadlines are counted on this page's clock from the BFF's own `now`, so a skewed clock on
+// the user's machine moves nothing.
+import {
+  checkSession,
+  endLocally,
+  logout,
+  onSessionExtended,
+  onSignedOut,
+  signInUrl,
+  user,
+} from "./bff.js";
+
+const MESSAGES = {
+  "other-tab": "You signed out in another tab of this browser.",
+  ended:
+    "Your session has ended: it was signed out from another device or by an administrator, " +
+    "or it timed out.",
+  idle: "You were signed out because of inactivity.",
+};
+const MINUTE_MS = 60_000;
+
+const config = document.body.dataset;
+const pollMs = Number(config.pollSeconds || 10) * 1000;
+const warningMs = Number(config.warningSeconds || 120) * 1000;
+const warning = document.getElementById("session-warning");
+const warningText = document.getElementById("session-warning-text");
+const stay = document.getElementById("stay-signed-in");
+
+/** @type {{idleAt: number, absoluteAt: number} | null} */
+let deadlines = null;
+/** @type {ReturnType<typeof setTimeout>[]} */
+let timers = [];
+let signedOut = false;
+
+/** @param {import("./bff.js").SessionTimes} session */
+function schedule(session) {
+  const offset = Date.now() - session.now * 1000; // this clock minus the BFF's
+  deadlines = {
+    idleAt: session.idle_expires_at * 1000 + offset,
+    absoluteAt: session.expires_at * 1000 + offset,
+  };
+  for (const timer of timers) clearTimeout(timer);
+  timers = [
+    setTimeout(poll, pollMs),
+    setTimeout(expire, Math.max(0, deadlines.absoluteAt - Date.now())),
+  ];
+  updateWarning();
+}
+
+// the warning follows the local clock; the polls (and the other tabs) move the deadline
+function updateWarning() {
+  if (signedOut || deadlines === null) return;
+  const now = Date.now();
+  const left = deadlines.idleAt - now;
+  if (deadlines.absoluteAt <= deadlines.idleAt) {
+    hideWarning(); // the absolute end comes first: no staying signed in beyond it
+  } else if (left > warningMs) {
+    hideWarning();
+    timers.push(setTimeout(updateWarning, left - warningMs));
+  } else if (left > 0) {
+    showWarning(left);
+    timers.push(setTimeout(updateWarning, Math.min(left, 15_000)));
+  }
+}
+
+async function poll() {
+  if (document.visibilityState !== "visible") return; // visibilitychange asks again
+  await refresh();
+}
+
+async function refresh() {
+  if (signedOut) return;
+  try {
+    const session = await checkSession();
+    if (session !== null) schedule(session);
+  } catch {
+    // the BFF is unreachable or shedding load: the page stays, and asks again
+    timers.push(setTimeout(poll, pollMs));
+  }
+}
+
+/** @param {number} left */
+function showWarning(left) {
+  if (!warning || !warningText) return;
+  const minutes = Math.max(1, Math.round(left / MINUTE_MS));
+  const when = minutes === 1 ? "in about a minute" : `in ${minutes} minutes`;
+  warningText.textContent = `You will be signed out ${when} because of inactivity.`;
+  warning.hidden = false;
+}
+
+function hideWarning() {
+  if (warning) warning.hidden = true;
+}
+
+function expire() {
+  if (signedOut) return;
+  endLocally("expired");
+  window.location.assign(signInUrl());
+}
+
+/** @param {import("./bff.js").SignOutReason} reason */
+function showSignedOut(reason) {
+  signedOut = true;
+  for (const timer of timers) clearTimeout(timer);
+  hideWarning();
+  const idle = reason === "ended" && deadlines !== null && Date.now() >= deadlines.idleAt;
+  const message = idle ? MESSAGES.idle : MESSAGES[/** @type {keyof typeof MESSAGES} */ (reason)];
+  if (!message) return; // this tab signed out, or timed out: it is leaving for the sign-in page
+  // nothing of the signed-in page stays on screen: a shared computer shows nothing more
+  document.querySelector("header nav")?.remove();
+  const main = document.querySelector("main");
+  if (!main) return;
+  const notice = document.createElement("section");
+  notice.className = "card notice notice--warning";
+  notice.id = "signed-out";
+  notice.setAttribute("role", "alert");
+  const heading = document.createElement("h1");
+  heading.textContent = "You are signed out";
+  heading.tabIndex = -1;
+  const text = document.createElement("p");
+  text.textContent = message;
+  const again = document.createElement("a");
+  again.className = "button button--primary";
+  again.href = signInUrl();
+  again.textContent = "Sign in again";
+  notice.append(heading, text, again);
+  main.replaceChildren(notice);
+  heading.focus();
+}
+
+stay?.addEventListener("click", async () => {
+  stay.disabled = true;
+  try {
+    schedule((await user()).session); // a sliding call: the session is extended
+    if (warningText) warningText.textContent = "";
+  } catch {
+    if (warningText) warningText.textContent = "Could not reach the server. Try again.";
+  } finally {
+    stay.disabled = false;
+  }
+});
+document.querySelector("#logout")?.closest("form")?.addEventListener("submit", async (event) => {
+  // signed out through the client, so every other tab learns it at once; should the BFF be
+  // unreachable, the form itself is sent as it would be without JavaScript
+  event.preventDefault();
+  const form = /** @type {HTMLFormElement} */ (event.currentTarget);
+  try {
+    await logout();
+  } catch {
+    form.submit();
+  }
+});
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") refresh();
+});
+onSignedOut(showSignedOut);
+onSessionExtended(schedule);
+refresh();
