@@ -53,6 +53,7 @@ function schedule(session) {
     setTimeout(expire, Math.max(0, deadlines.absoluteAt - Date.now())),
   ];
   updateWarning();
+  document.body.dataset.sessionWatch = "synced"; // for tests: the deadlines are the BFF's
 }
 
 // the warning follows the local clock; the polls (and the other tabs) move the deadline
