@@ -51,6 +51,12 @@ function announce(message) {
   live.textContent = message;
 }
 
+/** @param {string} message */
+function showProblem(message) {
+  if (!message) return problem.replaceChildren();
+  problem.replaceChildren(element("p", "notice notice--error", message));
+}
+
 /** @param {unknown} error */
 function describe(error) {
   if (error instanceof ApiError) return error.message;
@@ -74,7 +80,7 @@ function utc(seconds) {
 
 /** @param {string} label @param {string} title @param {string} className */
 function actionButton(label, title, className) {
-  const button = element("button", `button ${className}`, label);
+  const button = element("button", `btn btn--small ${className}`, label);
   button.type = "button";
   button.append(element("span", "visually-hidden", ` “${title}”`));
   return button;
@@ -82,21 +88,23 @@ function actionButton(label, title, className) {
 
 /** @param {Note} note */
 function noteItem(note) {
-  const item = element("li", "note");
+  const item = element("li", "item-list__item note");
   item.dataset.id = note.id;
-  item.append(element("h3", "note-title", note.title));
-  if (note.body) item.append(element("p", "note-body", note.body));
-  const meta = element("p", "note-meta", "Updated ");
+  const body = element("div", "item-list__body");
+  body.append(element("h3", "item-list__title note-title", note.title));
+  if (note.body) body.append(element("p", "note-body", note.body));
+  const meta = element("p", "item-list__meta note-meta", "Updated ");
   const time = element("time", undefined, utc(note.updated_at));
   time.setAttribute("datetime", new Date(note.updated_at * 1000).toISOString());
   meta.append(time);
-  const actions = element("div", "note-actions");
-  const edit = actionButton("Edit", note.title, "button--secondary edit-note");
-  const remove = actionButton("Delete", note.title, "button--danger delete-note");
+  body.append(meta);
+  const actions = element("div", "item-list__actions note-actions");
+  const edit = actionButton("Edit", note.title, "btn--secondary edit-note");
+  const remove = actionButton("Delete", note.title, "btn--danger-outline delete-note");
   edit.addEventListener("click", () => startEditing(item, note));
   remove.addEventListener("click", () => deleteNote(item, note, remove));
   actions.append(edit, remove);
-  item.append(meta, actions);
+  item.append(body, actions);
   return item;
 }
 
@@ -115,7 +123,7 @@ function countChanged() {
 async function reloadNotes() {
   list.setAttribute("aria-busy", "true");
   retry.hidden = true;
-  problem.textContent = "";
+  showProblem("");
   announce("Loading notes…");
   try {
     const { notes } = await api("/notes");
@@ -123,7 +131,7 @@ async function reloadNotes() {
     announce(`${notes.length} notes loaded.`);
   } catch (error) {
     if (error instanceof SignedOutError) return;
-    problem.textContent = `Notes unavailable: ${describe(error)}.`;
+    showProblem(`Notes unavailable: ${describe(error)}.`);
     retry.hidden = false;
   } finally {
     list.removeAttribute("aria-busy");
@@ -147,7 +155,9 @@ function showFieldErrors(target, fields) {
       slot.textContent = message ? `${capitalised(input.name)} ${message}.` : "";
       slot.hidden = !message;
     }
-    input.toggleAttribute("aria-invalid", Boolean(message));
+    if (message) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+    input.closest(".field")?.classList.toggle("field--invalid", Boolean(message));
     if (message && first === null) first = input;
   }
   first?.focus();
@@ -206,7 +216,7 @@ async function addNote() {
 
 /** @param {HTMLLIElement} item @param {Note} note */
 function startEditing(item, note) {
-  const editor = element("form", "note-editor stack");
+  const editor = element("form", "note-editor form");
   editor.noValidate = true;
   editor.setAttribute("aria-label", `Edit note “${note.title}”`);
   const base = `edit-${note.id}`;
@@ -216,10 +226,10 @@ function startEditing(item, note) {
   );
   const formError = element("p", "error");
   formError.setAttribute("role", "alert");
-  const actions = element("div", "note-actions");
-  const save = element("button", "button button--primary", "Save");
+  const actions = element("div", "actions");
+  const save = element("button", "btn btn--primary", "Save");
   save.setAttribute("type", "submit");
-  const cancel = element("button", "button button--secondary", "Cancel");
+  const cancel = element("button", "btn btn--secondary", "Cancel");
   cancel.setAttribute("type", "button");
   actions.append(save, cancel);
   editor.append(formError, actions);
@@ -258,9 +268,10 @@ function startEditing(item, note) {
  */
 function field(id, label, tag, value) {
   const wrapper = element("div", "field");
-  const caption = element("label", undefined, label);
+  const caption = element("label", "field__label", label);
   caption.setAttribute("for", id);
   const control = /** @type {HTMLInputElement} */ (document.createElement(tag));
+  control.className = "field__input";
   control.id = id;
   control.name = label.toLowerCase();
   control.value = value;
@@ -283,13 +294,13 @@ function field(id, label, tag, value) {
 /** @param {HTMLLIElement} item @param {Note} note @param {HTMLButtonElement} button */
 async function deleteNote(item, note, button) {
   button.disabled = true;
-  problem.textContent = "";
+  showProblem("");
   try {
     await api(`/notes/${encodeURIComponent(note.id)}`, { method: "DELETE" });
   } catch (error) {
     button.disabled = false;
     if (error instanceof SignedOutError) return;
-    problem.textContent = `Not deleted: ${describe(error)}.`;
+    showProblem(`Not deleted: ${describe(error)}.`);
     return;
   }
   // focus moves to the next note, or the previous, or the list's heading
@@ -312,10 +323,12 @@ async function showConnection() {
         ? "Connected to the API through the BFF's /api/* proxy: no token in this page."
         : "Connected to the API directly with a token kept in this page's memory.";
     status.dataset.state = "ok";
+    status.className = "";
   } catch (error) {
     if (error instanceof SignedOutError) return;
     status.textContent = `Could not reach the API: ${describe(error)}.`;
     status.dataset.state = "error";
+    status.className = "error";
   }
 }
 

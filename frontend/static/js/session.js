@@ -116,11 +116,11 @@ function showSignedOut(reason) {
   const message = idle ? MESSAGES.idle : MESSAGES[/** @type {keyof typeof MESSAGES} */ (reason)];
   if (!message) return; // this tab signed out, or timed out: it is leaving for the sign-in page
   // nothing of the signed-in page stays on screen: a shared computer shows nothing more
-  document.querySelector("header nav")?.remove();
+  for (const signedIn of document.querySelectorAll(".site-nav, .site-user")) signedIn.remove();
   const main = document.querySelector("main");
   if (!main) return;
   const notice = document.createElement("section");
-  notice.className = "card notice notice--warning";
+  notice.className = "notice notice--warning";
   notice.id = "signed-out";
   notice.setAttribute("role", "alert");
   const heading = document.createElement("h1");
@@ -129,7 +129,7 @@ function showSignedOut(reason) {
   const text = document.createElement("p");
   text.textContent = message;
   const again = document.createElement("a");
-  again.className = "button button--primary";
+  again.className = "btn btn--primary";
   again.href = signInUrl();
   again.textContent = "Sign in again";
   notice.append(heading, text, again);

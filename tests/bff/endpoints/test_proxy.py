@@ -765,4 +765,4 @@ async def test_app_page_refuses_a_list_that_is_not_the_apis_shape(proxied: Proxi
     proxied.handler = handler
     response = await proxied.browser.get("/app")
     assert "Unexpected API answer." in response.text
-    assert '<li class="note"' not in response.text
+    assert 'class="item-list__item note"' not in response.text
