@@ -1,16 +1,17 @@
 // The client-side app: /me and the user's notes, fetched from the API with the in-memory token.
+// biome-ignore lint/suspicious/noRedundantUseStrict: a classic script until the ES-module rewrite
 "use strict";
 
 function element(tag, text) {
   const node = document.createElement(tag);
-  if (text !== undefined) node.textContent = text;  // textContent: API data is never HTML
+  if (text !== undefined) node.textContent = text; // textContent: API data is never HTML
   return node;
 }
 
 async function apiJson(api, path, init = {}) {
   const response = await BffAuth.apiFetch(api + path, init);
   const body = response.status === 204 ? null : await response.json();
-  if (!response.ok) throw new Error((body && body.error_description) || String(response.status));
+  if (!response.ok) throw new Error(body?.error_description || String(response.status));
   return body;
 }
 
@@ -23,7 +24,7 @@ async function showMe(api) {
     status.textContent = "Fetched /me from the API with an in-memory token.";
     status.dataset.state = "ok";
   } catch (error) {
-    status.textContent = "Could not reach the API: " + error.message;
+    status.textContent = `Could not reach the API: ${error.message}`;
     status.dataset.state = "error";
   }
 }
@@ -37,7 +38,7 @@ async function showNotes(api) {
     list.dataset.count = String(notes.length);
     problem.textContent = "";
   } catch (error) {
-    problem.textContent = "Notes unavailable: " + error.message;
+    problem.textContent = `Notes unavailable: ${error.message}`;
   }
 }
 
@@ -49,7 +50,7 @@ function noteItem(api, note) {
   remove.type = "button";
   remove.className = "delete-note";
   remove.addEventListener("click", async () => {
-    await apiJson(api, "/notes/" + encodeURIComponent(note.id), { method: "DELETE" });
+    await apiJson(api, `/notes/${encodeURIComponent(note.id)}`, { method: "DELETE" });
     await showNotes(api);
   });
   item.append(remove);
@@ -68,7 +69,7 @@ async function addNote(api, form) {
     form.reset();
     await showNotes(api);
   } catch (error) {
-    problem.textContent = "Could not save: " + error.message;
+    problem.textContent = `Could not save: ${error.message}`;
   }
 }
 
