@@ -49,8 +49,9 @@ document.addEventListener("securitypolicyviolation", (event) => {{
 # every readable store of the page, as (place, text) pairs; a store the page's origin may not
 # open (an opaque origin: about:blank, a data: URL) holds nothing it could leak
 _STORED_TEXTS = """
-async () => {
+async (prefix) => {
   const found = [];
+  const label = (key) => (key.includes(prefix) ? "a key holding a JWT" : key);
   const text = (value) => {
     if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
       return new TextDecoder().decode(value);
@@ -63,7 +64,7 @@ async () => {
       const store = storage();
       for (let i = 0; i < store.length; i++) {
         const key = store.key(i);
-        found.push([`${name}[${key}]`, key + " " + store.getItem(key)]);
+        found.push([`${name}[${label(key)}]`, key + " " + store.getItem(key)]);
       }
     } catch { /* no storage for this origin */ }
   }
@@ -84,7 +85,7 @@ async () => {
           request.onerror = () => reject(request.error);
         });
         const [keys, values] = [await read(store.getAllKeys()), await read(store.getAll())];
-        found.push([`indexedDB ${name}/${storeName}`,
+        found.push([`indexedDB ${label(name)}/${label(storeName)}`,
                     [...keys, ...values].map(text).join(" ")]);
       }
     } finally {
@@ -154,7 +155,7 @@ def watch_csp(context: BrowserContext) -> list[CspViolation]:
 
 def stored_tokens(page: Page) -> list[str]:
     """The places in `page` where a JWT can be read: empty when there is none."""
-    stored: list[list[str]] = page.evaluate(_STORED_TEXTS)
+    stored: list[list[str]] = page.evaluate(_STORED_TEXTS, JWT_PREFIX)
     places = [place for place, text in stored if JWT_PREFIX in text]
     if JWT_PREFIX in page.content():
         places.append("page.content()")

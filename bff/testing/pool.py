@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import re
 import secrets
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from bff.testing.launcher import LOOPBACK, ProcessGroup, free_port
 from bff.testing.servers import redis_server
@@ -29,6 +30,7 @@ Store = Literal["sqlite", "redis"]
 STORES: tuple[Store, ...] = get_args(Store)
 START_TIMEOUT = 20.0
 MIN_SESSION_SECONDS = 60  # what the BFF's settings accept for either timeout
+AUDIT_LINE = "INFO bff.audit "  # how the BFF logs an audit event: then its JSON
 SETTING_NAME = re.compile(r"(BFF|API)_[A-Z0-9_]+")
 
 
@@ -54,8 +56,11 @@ class RunningStack:
     """A started BFF and API. `bff_url`/`api_url` are where they listen, `settings` what they
     were started with beyond the defaults, `cli` runs `python -m bff` against them."""
 
-    def __init__(self, local: LocalStack, *, settings: Mapping[str, str], store: Store) -> None:
+    def __init__(
+        self, local: LocalStack, *, settings: Mapping[str, str], store: Store, log_dir: Path
+    ) -> None:
         self.local = local
+        self.log_dir = log_dir  # bff.log, api.log (and redis.log): each process's output
         self.settings = dict(settings)
         self.store = store
         self._shared: dict[Role, User] = {}
@@ -71,6 +76,15 @@ class RunningStack:
     def cli(self, *args: str) -> str:
         """`python -m bff *args` against this stack's var dir and store: its stdout."""
         return self.local.cli(*args)
+
+    def audit_events(self, event: str | None = None) -> list[dict[str, Any]]:
+        """The BFF's audit events so far (`login.succeeded`, `token.minted`, …, see the README),
+        each a dict as logged, or only those named `event`."""
+        lines = (self.log_dir / "bff.log").read_text(errors="replace").splitlines()
+        events = [
+            json.loads(line[len(AUDIT_LINE) :]) for line in lines if line.startswith(AUDIT_LINE)
+        ]
+        return [e for e in events if event is None or e.get("event") == event]
 
     def add_user(self, role: Role = "user", *, email: str | None = None) -> User:
         """A new user with a random 20-character password."""
@@ -129,7 +143,7 @@ class StackPool:
         local = dataclasses.replace(local, env=env)
         local.cli("init")
         local.start(processes, timeout=START_TIMEOUT)
-        return RunningStack(local, settings=settings, store=self.store)
+        return RunningStack(local, settings=settings, store=self.store, log_dir=workdir)
 
     def _start_redis(self, processes: ProcessGroup, workdir: Path) -> str:
         binary = shutil.which("redis-server")
