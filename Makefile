@@ -3,14 +3,23 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# the front-end tools (Biome, axe-core), pinned by frontend/package-lock.json
+NODE_MODULES := frontend/node_modules
+NODE_STAMP := $(NODE_MODULES)/.installed
+# lint + format check of the browser JS (frontend/biome.json)
+BIOME_CI := cd frontend && node_modules/.bin/biome ci --error-on-warnings static/js
 
-.PHONY: run test test-unit test-e2e bench install system-deps clean
+.PHONY: run test test-unit test-e2e lint-js bench install system-deps clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
+
+$(NODE_STAMP): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $(NODE_STAMP)
 
 install: $(STAMP)
 
@@ -21,17 +30,21 @@ run: install
 	$(PY) -m bff init
 	$(VENV)/bin/honcho start
 
-test: install system-deps
+test: install $(NODE_STAMP) system-deps
 	$(VENV)/bin/ruff check bff api contract serving tests e2e bench examples
 	$(VENV)/bin/ruff format --check bff api contract serving tests e2e bench examples
 	$(PY) -m mypy
+	$(BIOME_CI)
 	$(PY) -m pytest tests
 	$(PY) -m pytest e2e
 
 test-unit: install
 	$(PY) -m pytest tests
 
-test-e2e: install system-deps
+lint-js: $(NODE_STAMP)
+	$(BIOME_CI)
+
+test-e2e: install $(NODE_STAMP) system-deps
 	$(PY) -m pytest e2e
 
 bench: install
@@ -39,4 +52,4 @@ bench: install
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .cache
+	rm -rf $(VENV) $(NODE_MODULES) .pytest_cache .cache

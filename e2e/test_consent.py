@@ -13,7 +13,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from bff.testing.launcher import free_port
-from e2e.conftest import Stack, fill_sign_in
+from bff.testing.plugin import MakeUser, SignedInContext
+from bff.testing.pool import RunningStack
+from bff.testing.signin import fill_sign_in
 
 CLIENT_NAME = "Desktop notes"
 
@@ -60,8 +62,8 @@ def listener() -> Iterator[Listener]:
 
 
 @pytest.fixture(scope="module")
-def native_client(stack: Stack) -> str:
-    out = stack.local.cli(
+def native_client(bff_stack: RunningStack) -> str:
+    out = bff_stack.cli(
         "clients",
         "add",
         CLIENT_NAME,
@@ -76,7 +78,7 @@ def native_client(stack: Stack) -> str:
     return out.splitlines()[0].removeprefix("client_id: ")
 
 
-def _authorize(stack: Stack, client_id: str, port: int, state: str) -> str:
+def _authorize(stack: RunningStack, client_id: str, port: int, state: str) -> str:
     query = urlencode(
         {
             "response_type": "code",
@@ -91,10 +93,25 @@ def _authorize(stack: Stack, client_id: str, port: int, state: str) -> str:
     return f"{stack.bff_url}/oauth/authorize?{query}"
 
 
-@pytest.mark.parametrize(("button", "expected"), [("#allow", "code"), ("#deny", "error")])
+@pytest.mark.parametrize(
+    ("button", "expected", "signed_in"),
+    [("#allow", "code", True), ("#deny", "error", False)],
+    ids=["allow-signed-in", "deny-signed-in-on-the-way"],
+)
 def test_the_consent_answer_reaches_the_native_apps_loopback_redirect(
-    page: Page, stack: Stack, native_client: str, listener: Listener, button: str, expected: str
+    page: Page,
+    bff_stack: RunningStack,
+    make_user: MakeUser,
+    signed_in_context: SignedInContext,
+    native_client: str,
+    listener: Listener,
+    button: str,
+    expected: str,
+    signed_in: bool,
 ) -> None:
+    user = make_user()
+    if signed_in:
+        page = signed_in_context(user).new_page()
     violations: list[str] = []
     page.on(
         "console",
@@ -102,14 +119,15 @@ def test_the_consent_answer_reaches_the_native_apps_loopback_redirect(
             violations.append(message.text) if "Content Security Policy" in message.text else None
         ),
     )
-    page.goto(_authorize(stack, native_client, listener.port, state=f"st-{button[1:]}"))
-    fill_sign_in(page, stack)  # anonymous: signed in first, then back to the consent page
+    page.goto(_authorize(bff_stack, native_client, listener.port, state=f"st-{button[1:]}"))
+    if not signed_in:
+        fill_sign_in(page, user)  # anonymous: signed in first, then back to the consent page
     expect(page.locator("#client-name")).to_have_text(CLIENT_NAME)
     page.click(button)
     page.wait_for_url(f"http://127.0.0.1:{listener.port}/callback?*")
     assert violations == []
     (received,) = listener.queries
     assert expected in received and received["state"] == f"st-{button[1:]}"
-    assert received["iss"] == stack.bff_url
+    assert received["iss"] == bff_stack.bff_url
     if expected == "error":
         assert received["error"] == "access_denied" and "code" not in received

@@ -2,35 +2,51 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
 
 import httpx
+import pytest
 from playwright.sync_api import BrowserContext, Cookie, Page, Request, Response, expect
 
-from e2e.conftest import JWT_PREFIX, Stack, fill_sign_in
+from bff.sessions.manager import COOKIE_NAME as SESSION_COOKIE
+from bff.testing.browser import JWT_PREFIX
+from bff.testing.plugin import MakeUser, SignedInContext
+from bff.testing.pool import RunningStack, User
+from bff.testing.signin import JSON_CALL, fill_sign_in, is_login_post
 
-SESSION_COOKIE = "__Host-sid"
-JSON_CALL = {"X-CSRF": "1"}
 
-
-def sign_in(page: Page, stack: Stack, *, password: str | None = None) -> None:
+def sign_in(page: Page, user: User) -> None:
     page.goto("/login")
-    fill_sign_in(page, stack, password=password)
+    fill_sign_in(page, user)
 
 
-def is_login_post(response: Response) -> bool:
-    return response.request.method == "POST" and response.url.endswith("/login")
-
-
-def sign_in_to_dashboard(page: Page, stack: Stack) -> None:
+def sign_in_to_dashboard(page: Page, user: User) -> None:
+    """Through the form: for the journeys about signing in itself."""
     with page.expect_response(is_login_post) as login_post:
-        sign_in(page, stack)
+        sign_in(page, user)
     answer = login_post.value
     # name the refusal here, rather than time out waiting for a page that never comes
     assert answer.status == 303, f"POST /login answered {answer.status}: {answer.text()[:300]}"
-    page.wait_for_url(f"{stack.bff_url}/dashboard")
+    page.wait_for_url(f"{user.bff_url}/dashboard")
+
+
+@pytest.fixture
+def user(make_user: MakeUser) -> User:
+    return make_user()
+
+
+@pytest.fixture
+def signed_in(signed_in_context: SignedInContext, user: User) -> BrowserContext:
+    """The shared user's context, signed in once for the whole session."""
+    return signed_in_context(user)
+
+
+@pytest.fixture
+def signed_in_page(signed_in: BrowserContext) -> Page:
+    return signed_in.new_page()
 
 
 def session_cookie(context: BrowserContext) -> Cookie:
@@ -40,19 +56,20 @@ def session_cookie(context: BrowserContext) -> Cookie:
 
 
 def replay(
-    stack: Stack, path: str, cookie: Cookie, headers: dict[str, str] | None = None
+    stack: RunningStack, path: str, cookie: Cookie, headers: dict[str, str] | None = None
 ) -> httpx.Response:
     """A request carrying a saved session cookie, outside the browser that was signed out."""
     sent = {**(headers or {}), "Cookie": f"{SESSION_COOKIE}={cookie['value']}"}
-    return httpx.get(f"{stack.bff_url}{path}", headers=sent, follow_redirects=False)
+    url = f"{stack.bff_url}{path}"
+    return httpx.get(url, headers=sent, follow_redirects=False, trust_env=False)
 
 
 def readable_cookies(page: Page) -> str:
     return str(page.evaluate("() => document.cookie"))
 
 
-def test_sign_in_form_lands_on_dashboard_showing_the_apis_answer(page: Page, stack: Stack) -> None:
-    sign_in_to_dashboard(page, stack)
+def test_sign_in_form_lands_on_dashboard_showing_the_apis_answer(page: Page, user: User) -> None:
+    sign_in_to_dashboard(page, user)
 
     expect(page.locator("#me-sub")).to_have_text(re.compile(r"\S"))
     expect(page.locator("#me-client")).to_have_text("bff")
@@ -60,36 +77,38 @@ def test_sign_in_form_lands_on_dashboard_showing_the_apis_answer(page: Page, sta
 
 
 def test_dashboard_never_exposes_a_token_to_the_browser(
-    page: Page, context: BrowserContext, stack: Stack
+    signed_in: BrowserContext, signed_in_page: Page, bff_stack: RunningStack
 ) -> None:
-    sign_in_to_dashboard(page, stack)
-    assert JWT_PREFIX not in page.content()  # the first render, right after the login redirect
+    page = signed_in_page
+    page.goto("/dashboard")
+    assert JWT_PREFIX not in page.content()  # the first render
 
     responses: list[Response] = []
     page.on("response", lambda response: responses.append(response))
     page.goto("/dashboard", wait_until="load")
 
     documents = [r for r in responses if r.request.resource_type == "document"]
-    assert f"{stack.bff_url}/dashboard" in [r.url for r in documents]
+    assert f"{bff_stack.bff_url}/dashboard" in [r.url for r in documents]
     # the dashboard's data comes from a server-side call: the browser never talks to the API here
-    assert all(r.url.startswith(stack.bff_url) for r in responses), [r.url for r in responses]
+    assert all(r.url.startswith(bff_stack.bff_url) for r in responses), [r.url for r in responses]
     for response in responses:
         assert JWT_PREFIX not in " ".join(response.all_headers().values()), response.url
         if not 300 <= response.status < 400:  # a redirect has no body to read
             assert JWT_PREFIX.encode() not in response.body(), response.url
     cookies = readable_cookies(page)
-    assert session_cookie(context)["value"] not in cookies
+    assert session_cookie(signed_in)["value"] not in cookies
     assert JWT_PREFIX not in cookies
 
 
 def test_app_calls_the_api_directly_with_an_in_memory_bearer_token(
-    page: Page, context: BrowserContext, stack: Stack
+    signed_in: BrowserContext, signed_in_page: Page, bff_stack: RunningStack
 ) -> None:
-    sign_in_to_dashboard(page, stack)
+    page = signed_in_page
+    page.goto("/dashboard")
     dashboard_sub = page.locator("#me-sub").inner_text()
 
     def is_api_me(request: Request) -> bool:
-        return request.url == f"{stack.api_url}/me" and request.method == "GET"
+        return request.url == f"{bff_stack.api_url}/me" and request.method == "GET"
 
     with page.expect_request(is_api_me) as api_call:
         page.goto("/app")
@@ -104,13 +123,13 @@ def test_app_calls_the_api_directly_with_an_in_memory_bearer_token(
     assert storage == [0, 0]
     cookies = readable_cookies(page)
     assert JWT_PREFIX not in cookies
-    assert session_cookie(context)["value"] not in cookies
+    assert session_cookie(signed_in)["value"] not in cookies
 
 
 def test_session_cookie_is_host_only_httponly_secure_lax(
-    page: Page, context: BrowserContext, stack: Stack
+    page: Page, context: BrowserContext, user: User
 ) -> None:
-    sign_in_to_dashboard(page, stack)
+    sign_in_to_dashboard(page, user)  # the cookie as the login answer set it
 
     cookie = session_cookie(context)
     assert cookie["httpOnly"] is True
@@ -121,26 +140,28 @@ def test_session_cookie_is_host_only_httponly_secure_lax(
 
 
 def test_sign_out_button_ends_the_session_and_the_old_cookie_is_refused(
-    page: Page, context: BrowserContext, stack: Stack
+    signed_in: BrowserContext, signed_in_page: Page, bff_stack: RunningStack
 ) -> None:
-    sign_in_to_dashboard(page, stack)
-    old_cookie = session_cookie(context)
-    assert replay(stack, "/dashboard", old_cookie).status_code == 200  # the replay is sound
+    page = signed_in_page
+    page.goto("/dashboard")
+    old_cookie = session_cookie(signed_in)
+    assert replay(bff_stack, "/dashboard", old_cookie).status_code == 200  # the replay is sound
 
     page.click("#logout")
-    page.wait_for_url(f"{stack.bff_url}/login")
+    page.wait_for_url(f"{bff_stack.bff_url}/login")
 
-    assert SESSION_COOKIE not in [c["name"] for c in context.cookies()]
-    replayed = replay(stack, "/dashboard", old_cookie)
+    assert SESSION_COOKIE not in [c["name"] for c in signed_in.cookies()]
+    replayed = replay(bff_stack, "/dashboard", old_cookie)
     assert replayed.status_code == 303
     assert replayed.headers["location"].startswith("/login")
 
 
 def test_wrong_password_shows_the_generic_error_with_401(
-    page: Page, context: BrowserContext, stack: Stack
+    page: Page, context: BrowserContext, user: User
 ) -> None:
+    wrong = dataclasses.replace(user, password=f"wrong-{user.password}")
     with page.expect_response(is_login_post) as login_post:
-        sign_in(page, stack, password=f"wrong-{stack.password}")
+        sign_in(page, wrong)
 
     answer = login_post.value
     assert answer.status == 401, f"POST /login answered {answer.status}: {answer.text()[:300]}"
@@ -149,38 +170,38 @@ def test_wrong_password_shows_the_generic_error_with_401(
 
 
 def test_js_logout_button_ends_the_session(
-    page: Page, context: BrowserContext, stack: Stack
+    signed_in: BrowserContext, signed_in_page: Page, bff_stack: RunningStack
 ) -> None:
-    sign_in_to_dashboard(page, stack)
-    old_cookie = session_cookie(context)
+    page = signed_in_page
+    old_cookie = session_cookie(signed_in)
     page.goto("/app")
     expect(page.locator('#status[data-state="ok"]')).to_be_visible()
-    assert replay(stack, "/bff/user", old_cookie, JSON_CALL).status_code == 200
+    assert replay(bff_stack, "/bff/user", old_cookie, JSON_CALL).status_code == 200
 
     page.click("#logout")
-    page.wait_for_url(f"{stack.bff_url}/login")
+    page.wait_for_url(f"{bff_stack.bff_url}/login")
 
-    assert replay(stack, "/bff/user", old_cookie, JSON_CALL).status_code == 401
+    assert replay(bff_stack, "/bff/user", old_cookie, JSON_CALL).status_code == 401
     in_browser = page.request.get("/bff/user", headers=JSON_CALL)
     assert in_browser.status == 401
 
 
 def test_logout_reaches_the_api_within_a_second(
-    page: Page, context: BrowserContext, stack: Stack
+    signed_in_page: Page, bff_stack: RunningStack
 ) -> None:
-    sign_in_to_dashboard(page, stack)
+    page = signed_in_page
 
     def is_api_me(request: Request) -> bool:
-        return request.url == f"{stack.api_url}/me" and request.method == "GET"
+        return request.url == f"{bff_stack.api_url}/me" and request.method == "GET"
 
     with page.expect_request(is_api_me) as api_call:
         page.goto("/app")
     expect(page.locator('#status[data-state="ok"]')).to_be_visible()
     authorization = api_call.value.all_headers()["authorization"]
-    with httpx.Client(base_url=stack.api_url) as api:
+    with httpx.Client(base_url=bff_stack.api_url, trust_env=False) as api:
         assert api.get("/me", headers={"Authorization": authorization}).status_code == 200
         page.click("#logout")
-        page.wait_for_url(f"{stack.bff_url}/login")
+        page.wait_for_url(f"{bff_stack.bff_url}/login")
         # the API learns it by push: poll (bounded) until a second has passed
         deadline = time.monotonic() + 1.0
         status = 200
@@ -190,9 +211,9 @@ def test_logout_reaches_the_api_within_a_second(
 
 
 def test_notes_are_written_and_read_by_javascript_with_the_in_memory_token(
-    page: Page, stack: Stack
+    signed_in_page: Page,
 ) -> None:
-    sign_in_to_dashboard(page, stack)
+    page = signed_in_page
     page.goto("/app")
     expect(page.locator('#status[data-state="ok"]')).to_be_visible()
     title = "<img src=x onerror=alert(1)> note"

@@ -21,9 +21,13 @@ from typing import Literal
 
 import httpx
 import pytest
-from playwright.sync_api import Page, Response, expect
+from playwright.sync_api import BrowserContext, Page, Response, expect
 
-from e2e.conftest import JWT_PREFIX, ROOT, Stack, fill_sign_in
+from bff.testing.browser import JWT_PREFIX
+from bff.testing.plugin import MakeUser, SignedInContext
+from bff.testing.pool import RunningStack, User
+from bff.testing.signin import fill_sign_in
+from e2e.conftest import ROOT
 from examples.notes_cli import (
     CONFIG_DIR,
     CREDENTIALS_FILE,
@@ -122,7 +126,7 @@ class NotesCli:
     """The CLI run as a subprocess with a home of its own, pointed at the stack; it keeps every
     output, so a test can check that none holds a token."""
 
-    stack: Stack
+    stack: RunningStack
     home: Path
     outputs: list[str] = field(default_factory=list)
 
@@ -181,13 +185,14 @@ class NotesCli:
 
 
 def answer_at_device_page(
-    page: Page, stack: Stack, uri: str, code: str, decision: Literal["allow", "deny"]
+    page: Page, user: User | None, uri: str, code: str, decision: Literal["allow", "deny"]
 ) -> None:
-    """What the user does with the printed URI and code: sign in there, type the code, check
-    who asks, answer."""
+    """What the user does with the printed URI and code: sign in there (when `user` is given:
+    the page is anonymous), type the code, check who asks, answer."""
     page.goto(uri)
-    fill_sign_in(page, stack)
-    page.wait_for_url(uri)
+    if user is not None:
+        fill_sign_in(page, user)
+        page.wait_for_url(uri)
     page.fill('#device-code input[name="user_code"]', code)
     page.click("#continue")
     expect(page.locator("#client-name")).to_have_text(CLIENT_NAME)
@@ -198,19 +203,34 @@ def answer_at_device_page(
     expect(page.locator("#device-done")).to_have_text(done)
 
 
-def log_in(cli: NotesCli, page: Page, decision: Literal["allow", "deny"]) -> tuple[int, str]:
-    """`login` answered in the browser with `decision`: its exit status and its output."""
+def log_in(
+    cli: NotesCli, page: Page, decision: Literal["allow", "deny"], *, sign_in: User | None = None
+) -> tuple[int, str]:
+    """`login` answered in the browser with `decision` (signing in as `sign_in` on the way): its
+    exit status and its output."""
     with cli.login() as login:
         uri, code = login.wait_for(USER_CODE, RUN_TIMEOUT).groups()
-        answer_at_device_page(page, cli.stack, uri, code, decision)
+        answer_at_device_page(page, sign_in, uri, code, decision)
         returncode = login.finish(LOGIN_TIMEOUT)
     return returncode, login.output
 
 
 @pytest.fixture
-def signed_in_cli(page: Page, stack: Stack, tmp_path: Path) -> NotesCli:
+def user(make_user: MakeUser) -> User:
+    # each test revokes the grants of the user it signs in: a user of its own
+    return make_user(fresh=True)
+
+
+@pytest.fixture
+def page(signed_in_context: SignedInContext, user: User) -> Page:
+    """The user's browser, signed in already."""
+    return signed_in_context(user).new_page()
+
+
+@pytest.fixture
+def signed_in_cli(page: Page, bff_stack: RunningStack, tmp_path: Path) -> NotesCli:
     """The CLI, signed in by a code the user approved at /device."""
-    cli = NotesCli(stack, tmp_path)
+    cli = NotesCli(bff_stack, tmp_path)
     returncode, output = log_in(cli, page, "allow")
     assert (returncode, "Signed in" in output) == (0, True), output
     return cli
@@ -240,7 +260,7 @@ def assert_no_token_in(outputs: list[str], tokens: set[str]) -> None:
 
 
 def test_cli_signs_in_by_device_code_and_is_signed_out_within_a_second_of_a_revoke(
-    page: Page, stack: Stack, signed_in_cli: NotesCli
+    page: Page, signed_in_cli: NotesCli
 ) -> None:
     cli, stored = signed_in_cli, signed_in_cli.stored()
     title = f"from the CLI {secrets.token_hex(4)}"
@@ -284,7 +304,7 @@ def test_cli_signs_in_by_device_code_and_is_signed_out_within_a_second_of_a_revo
 
 
 def test_cli_logout_revokes_the_grant_and_deletes_its_credentials(
-    page: Page, stack: Stack, signed_in_cli: NotesCli
+    page: Page, bff_stack: RunningStack, signed_in_cli: NotesCli
 ) -> None:
     cli, stored = signed_in_cli, signed_in_cli.stored()
 
@@ -295,7 +315,7 @@ def test_cli_logout_revokes_the_grant_and_deletes_its_credentials(
     # ended at the server, not just forgotten here: the refresh token no longer works
     refresh = {"grant_type": "refresh_token", "refresh_token": stored.refresh_token}
     form = {**refresh, "client_id": DEFAULT_CLIENT_ID}
-    answer = httpx.post(f"{stack.bff_url}/oauth/token", data=form, trust_env=False)
+    answer = httpx.post(f"{bff_stack.bff_url}/oauth/token", data=form, trust_env=False)
     assert (answer.status_code, answer.json()["error"]) == (400, "invalid_grant")
     page.goto("/sessions")
     expect(page.locator("#no-apps")).to_be_visible()
@@ -305,11 +325,12 @@ def test_cli_logout_revokes_the_grant_and_deletes_its_credentials(
 
 
 def test_cli_login_denied_in_the_browser_fails_and_stores_nothing(
-    page: Page, stack: Stack, tmp_path: Path
+    context: BrowserContext, bff_stack: RunningStack, user: User, tmp_path: Path
 ) -> None:
-    cli = NotesCli(stack, tmp_path)
+    cli = NotesCli(bff_stack, tmp_path)
+    anonymous = context.new_page()  # the user signs in on the way, at /device
 
-    returncode, output = log_in(cli, page, "deny")
+    returncode, output = log_in(cli, anonymous, "deny", sign_in=user)
 
     assert returncode == 1, output
     assert LOGIN_FAILURES["access_denied"] in output
@@ -317,11 +338,11 @@ def test_cli_login_denied_in_the_browser_fails_and_stores_nothing(
 
 
 def test_cli_polls_no_faster_than_the_server_asks_and_stops_when_the_code_expires(
-    stack: Stack,
+    bff_stack: RunningStack,
 ) -> None:
     fake = FakeTime()
     with httpx.Client(timeout=RUN_TIMEOUT, trust_env=False) as http:
-        server = AuthServer(http, issuer=stack.bff_url, client_id=DEFAULT_CLIENT_ID)
+        server = AuthServer(http, issuer=bff_stack.bff_url, client_id=DEFAULT_CLIENT_ID)
         started = server.start_device_flow()
         with pytest.raises(CliError) as failure:
             await_approval(server, started, now=fake.now, sleep=fake.sleep)

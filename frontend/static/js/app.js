@@ -203,7 +203,9 @@ function values(target) {
 
 async function addNote() {
   const formError = /** @type {HTMLElement} */ (document.getElementById("note-form-error"));
-  const note = await submitNote(form, formError, () => api("/notes", sending("POST", values(form))));
+  const note = await submitNote(form, formError, () =>
+    api("/notes", sending("POST", values(form))),
+  );
   if (note === null) return;
   form.reset();
   list.prepend(noteItem(note));
@@ -247,7 +249,9 @@ function startEditing(item, note) {
     event.preventDefault();
     const changed = values(editor);
     const patch = Object.fromEntries(
-      Object.entries(changed).filter(([key, value]) => value !== note[/** @type {"title"} */ (key)]),
+      Object.entries(changed).filter(
+        ([key, value]) => value !== note[/** @type {"title"} */ (key)],
+      ),
     );
     if (Object.keys(patch).length === 0) return finish(note); // nothing to send
     const path = `/notes/${encodeURIComponent(note.id)}`;

@@ -148,17 +148,20 @@ stay?.addEventListener("click", async () => {
     stay.disabled = false;
   }
 });
-document.querySelector("#logout")?.closest("form")?.addEventListener("submit", async (event) => {
-  // signed out through the client, so every other tab learns it at once; should the BFF be
-  // unreachable, the form itself is sent as it would be without JavaScript
-  event.preventDefault();
-  const form = /** @type {HTMLFormElement} */ (event.currentTarget);
-  try {
-    await logout();
-  } catch {
-    form.submit();
-  }
-});
+document
+  .querySelector("#logout")
+  ?.closest("form")
+  ?.addEventListener("submit", async (event) => {
+    // signed out through the client, so every other tab learns it at once; should the BFF be
+    // unreachable, the form itself is sent as it would be without JavaScript
+    event.preventDefault();
+    const form = /** @type {HTMLFormElement} */ (event.currentTarget);
+    try {
+      await logout();
+    } catch {
+      form.submit();
+    }
+  });
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") refresh();
 });
