@@ -7,9 +7,11 @@ STAMP := $(VENV)/.installed
 NODE_MODULES := frontend/node_modules
 NODE_STAMP := $(NODE_MODULES)/.installed
 # lint + format check of the browser JS (frontend/biome.json)
-BIOME_CI := cd frontend && node_modules/.bin/biome ci --error-on-warnings static/js
+BIOME_CI := cd frontend && node_modules/.bin/biome ci --error-on-warnings static/js tests
+# the JS client's contract in Node's own runner (its BroadcastChannels would keep it running)
+JS_TESTS := cd frontend && node --test --test-force-exit tests/
 
-.PHONY: run test test-unit test-e2e lint-js bench install system-deps clean
+.PHONY: run test test-unit test-e2e lint-js test-js bench install system-deps clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +37,7 @@ test: install $(NODE_STAMP) system-deps
 	$(VENV)/bin/ruff format --check bff api contract serving tests e2e bench examples
 	$(PY) -m mypy
 	$(BIOME_CI)
+	$(JS_TESTS)
 	$(PY) -m pytest tests
 	$(PY) -m pytest e2e
 
@@ -43,6 +46,9 @@ test-unit: install
 
 lint-js: $(NODE_STAMP)
 	$(BIOME_CI)
+
+test-js: $(NODE_STAMP)
+	$(JS_TESTS)
 
 test-e2e: install $(NODE_STAMP) system-deps
 	$(PY) -m pytest e2e
