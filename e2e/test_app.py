@@ -306,3 +306,21 @@ def test_at_the_absolute_timeout_the_app_goes_to_the_sign_in_page_with_next(
 
     page.wait_for_url("**/login?next=%2Fapp%3Fview%3Dall")
     expect(page.locator("#login-form")).to_be_visible()
+
+
+def test_a_poll_that_cannot_reach_the_bff_says_so_and_never_signs_out(
+    make_user: MakeUser, signed_in_context: SignedInContext
+) -> None:
+    page = open_on_its_own_clock(signed_in_context(make_user(fresh=True)), "/app")
+    page.route("**/bff/user?slide=false", lambda route: route.abort())
+    notice = page.locator("#session-unreachable")
+
+    page.clock.run_for(POLL_SECONDS * 1000 + 500)
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("The server cannot be reached right now")
+    expect(page.locator("#notes")).to_be_visible()  # nothing dropped: the session may be fine
+
+    page.unroute("**/bff/user?slide=false")
+    page.clock.run_for(POLL_SECONDS * 1000 + 500)
+    expect(notice).to_have_count(0)
+    expect(page.locator("#signed-out")).to_have_count(0)

@@ -81,11 +81,30 @@ async function refresh() {
   if (signedOut) return;
   try {
     const session = await checkSession();
+    showUnreachable(false);
     if (session !== null) schedule(session);
   } catch {
-    // the BFF is unreachable or shedding load: the page stays, and asks again
+    // the BFF is unreachable or shedding load: the page stays, says so, and asks again
+    showUnreachable(true);
     timers.push(setTimeout(poll, pollMs));
   }
+}
+
+/** @param {boolean} unreachable */
+function showUnreachable(unreachable) {
+  let notice = document.getElementById("session-unreachable");
+  if (!unreachable) {
+    notice?.remove();
+    return;
+  }
+  if (notice) return;
+  notice = document.createElement("p");
+  notice.id = "session-unreachable";
+  notice.className = "notice notice--warning";
+  notice.setAttribute("role", "status");
+  notice.textContent =
+    "The server cannot be reached right now, so this page may be out of date. Trying again…";
+  document.querySelector("main")?.prepend(notice);
 }
 
 /** @param {number} left */
