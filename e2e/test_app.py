@@ -304,8 +304,11 @@ def test_at_the_absolute_timeout_the_app_goes_to_the_sign_in_page_with_next(
 
     page.clock.run_for((ABSOLUTE + 1) * 1000)
 
-    page.wait_for_url("**/login?next=%2Fapp%3Fview%3Dall")
-    expect(page.locator("#login-form")).to_be_visible()
+    page.wait_for_url("**/login?next=%2Fapp%3Fview%3Dall&reason=expired")
+    expect(page.locator("#login-notice")).to_have_text(
+        "Your session reached its time limit. Sign in again to carry on."
+    )
+    expect(page.locator("#login-form input[name=next]")).to_have_value("/app?view=all")
 
 
 def test_a_poll_that_cannot_reach_the_bff_says_so_and_never_signs_out(

@@ -28,6 +28,12 @@ LOGIN_COOKIE = "__Host-login-csrf"
 LOGIN_COOKIE_MAX_AGE = 3600
 FAILURE_MESSAGE = "Invalid email or password."
 EXPIRED_MESSAGE = "The sign-in form expired. Please try again."
+# why a page sent the user here (`/login?reason=…`, set by the browser app's session watch):
+# fixed texts, so a link cannot put words of its own on our sign-in page
+REASONS = {
+    "expired": "Your session reached its time limit. Sign in again to carry on.",
+    "ended": "You were signed out. Sign in again to carry on.",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,7 +57,8 @@ class LoginEndpoints:
         ]
 
     async def form(self, request: Request) -> Response:
-        return self._render(request, next_url=safe_next(one_param(request, "next")))
+        reason = REASONS.get(one_param(request, "reason") or "", "")
+        return self._render(request, next_url=safe_next(one_param(request, "next")), notice=reason)
 
     async def submit(self, request: Request) -> Response:
         self.guard.require_same_origin(request)
@@ -158,6 +165,7 @@ class LoginEndpoints:
         error: str = "",
         status: int = 200,
         email: str = "",
+        notice: str = "",
     ) -> Response:
         nonce = one_cookie(request, LOGIN_COOKIE) or ""
         fresh = not (0 < len(nonce) <= 64)
@@ -171,6 +179,7 @@ class LoginEndpoints:
                 "next": next_url,
                 "error": error,
                 "email": email,
+                "notice": notice,
             },
             status_code=status,
         )

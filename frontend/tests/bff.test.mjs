@@ -119,7 +119,7 @@ test("a 401 from the BFF goes to the sign-in page with next, and tells the liste
   const reasons = [];
   bff.onSignedOut((reason) => reasons.push(reason));
   await assert.rejects(bff.apiFetch("/notes"), bff.SignedOutError);
-  assert.deepEqual(visited, ["/login?next=%2Fapp%3Fview%3Dall"]);
+  assert.deepEqual(visited, ["/login?next=%2Fapp%3Fview%3Dall&reason=ended"]);
   assert.deepEqual(reasons, ["ended"]);
   await assert.rejects(bff.apiFetch("/notes"), bff.SignedOutError); // and no more calls
 });
@@ -140,7 +140,7 @@ test("user() reports the session; without one it goes to sign in", async () => {
   );
   signedIn = false;
   await assert.rejects(bff.user(), bff.SignedOutError);
-  assert.deepEqual(visited, ["/login?next=%2Fapp%3Fview%3Dall"]);
+  assert.deepEqual(visited, ["/login?next=%2Fapp%3Fview%3Dall&reason=ended"]);
 });
 
 test("proxy mode calls /api/* with the cookie and X-CSRF, and never asks for a token", async () => {
@@ -162,7 +162,7 @@ test("proxy mode calls /api/* with the cookie and X-CSRF, and never asks for a t
   assert.deepEqual(visited, []);
   live = false;
   await assert.rejects(bff.apiFetch("/admin/stats"), bff.SignedOutError);
-  assert.deepEqual(visited, ["/login?next=%2Fapp%3Fview%3Dall"]);
+  assert.deepEqual(visited, ["/login?next=%2Fapp%3Fview%3Dall&reason=ended"]);
   assert.equal(tokenCalls(calls).length, 0);
   assert.ok(calls.every((c) => !c.url.startsWith(API)));
 });

@@ -170,10 +170,14 @@ export function endLocally(reason) {
   end(reason, { broadcast: false });
 }
 
-/** `/login?next=<this page>`, where the sign-in sends the user back. */
-export function signInUrl() {
+/**
+ * `/login?next=<this page>`, where the sign-in sends the user back; `reason` ("expired",
+ * "ended") has the sign-in page say why the user is there.
+ * @param {"expired" | "ended"} [reason]
+ */
+export function signInUrl(reason) {
   const next = window.location.pathname + window.location.search;
-  return `/login?next=${encodeURIComponent(next)}`;
+  return `/login?next=${encodeURIComponent(next)}${reason ? `&reason=${reason}` : ""}`;
 }
 
 /** @param {boolean} slide @returns {Promise<User | null>} */
@@ -239,7 +243,7 @@ async function proxyFetch(path, init) {
  */
 function leave(reason) {
   end(reason, { broadcast: true });
-  window.location.assign(signInUrl());
+  window.location.assign(signInUrl("ended"));
   throw new SignedOutError(reason);
 }
 

@@ -123,7 +123,7 @@ function hideWarning() {
 function expire() {
   if (signedOut) return;
   endLocally("expired");
-  window.location.assign(signInUrl());
+  window.location.assign(signInUrl("expired"));
 }
 
 /** @param {import("./bff.js").SignOutReason} reason */

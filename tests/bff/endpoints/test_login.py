@@ -352,3 +352,13 @@ def _spy(monkeypatch: pytest.MonkeyPatch, passwords: object) -> list[str | None]
 
     monkeypatch.setattr(passwords, "verify", spy)
     return seen
+
+
+async def test_login_page_says_why_a_page_sent_the_user_there(system: System) -> None:
+    expired = await system.bff.get("/login?next=/app&reason=expired")
+    assert "Your session reached its time limit." in expired.text
+    assert 'name="next" value="/app"' in expired.text
+    # fixed texts only: a link cannot put words of its own on the sign-in page
+    crafted = await system.bff.get("/login?reason=Call+us+at+555")
+    assert "555" not in crafted.text and 'id="login-notice"' not in crafted.text
+    assert (await system.bff.get("/login?reason=ended&reason=expired")).status_code == 400

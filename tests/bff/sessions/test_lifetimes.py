@@ -50,10 +50,15 @@ async def test_user_reports_idle_and_absolute_expiry(system: System, user_id: st
     await login(system.bff)
     now = int(system.clock.now())
     session = (await system.bff.get("/bff/user", headers=JSON)).json()["session"]
-    assert session == {"expires_at": now + 12 * 3600, "idle_expires_at": now + 30 * 60}
+    assert session == {
+        "expires_at": now + 12 * 3600,
+        "idle_expires_at": now + 30 * 60,
+        "now": now,
+    }
     system.clock.advance(600)
     session = (await system.bff.get("/bff/user", headers=JSON)).json()["session"]
     assert session["idle_expires_at"] == now + 600 + 30 * 60
+    assert session["now"] == now + 600
 
 
 async def test_absolute_timeout_ends_even_an_active_session(system: System, user_id: str) -> None:
