@@ -327,3 +327,25 @@ def test_a_poll_that_cannot_reach_the_bff_says_so_and_never_signs_out(
     page.clock.run_for(POLL_SECONDS * 1000 + 500)
     expect(notice).to_have_count(0)
     expect(page.locator("#signed-out")).to_have_count(0)
+
+
+def test_someone_signing_in_in_another_tab_ends_the_open_app_of_the_previous_user(
+    make_user: MakeUser, signed_in_context: SignedInContext
+) -> None:
+    first, second = make_user(fresh=True), make_user(fresh=True)
+    context = signed_in_context(first)
+    app = open_app(context)
+    watched(app)
+    other = context.new_page()
+    other.goto("/login")
+    fill_sign_in(other, second)  # a shared computer: the cookie is the second user's now
+    other.wait_for_url("**/dashboard")
+
+    notice = app.locator("#signed-out")
+    expect(notice).to_be_visible(timeout=1000)
+    expect(notice).to_contain_text("Someone signed in again in another tab of this browser")
+    expect(app.locator("#notes")).to_have_count(0)
+    expect(app.get_by_text(first.email)).to_have_count(0)
+    expect(other.locator("#me-sub")).to_be_visible()  # the new session's tabs carry on
+    watched(other)
+    expect(other.locator("#signed-out")).to_have_count(0)

@@ -178,7 +178,7 @@ test("logout ends the session at the BFF, tells the other tabs and leaves", asyn
   const reasons = [];
   bff.onSignedOut((reason) => reasons.push(reason));
   await bff.logout();
-  assert.deepEqual(await heard, { type: "signed-out" });
+  assert.deepEqual(await heard, { type: "signed-out", reason: "logout" });
   otherTab.close();
   assert.equal(calls[0].headers.get("X-CSRF"), "1");
   assert.deepEqual(visited, ["/login"]);
@@ -201,4 +201,71 @@ test("a sign-out in another tab reaches this one's listeners", async () => {
   assert.equal(await reason, "other-tab");
   otherTab.close();
   await assert.rejects(bff.apiFetch("/notes"), bff.SignedOutError);
+});
+
+/** A token as the BFF shapes it: only its payload's sid matters to the client. */
+function jwtFor(sid) {
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  return `${part({ alg: "ES256", typ: "at+jwt" })}.${part({ sid })}.signature`;
+}
+
+test("a token for another session (someone signed in again in another tab) is never used", async () => {
+  const { bff, calls, visited } = await client({
+    routes: {
+      "POST /bff/token": () => json({ access_token: jwtFor("s2"), expires_in: 300 }),
+      [`GET ${API}/notes`]: () => json({ notes: [] }),
+    },
+  });
+  bff.configure({ api: API, sid: "s1" });
+  const reasons = [];
+  bff.onSignedOut((reason) => reasons.push(reason));
+  await assert.rejects(bff.apiFetch("/notes"), bff.SignedOutError);
+  assert.ok(calls.every((c) => !c.url.startsWith(API))); // the other session's token stays unused
+  assert.deepEqual(reasons, ["replaced"]);
+  assert.equal(visited.length, 1);
+});
+
+test("the page's own session is used as before", async () => {
+  const { bff, calls } = await client({
+    routes: {
+      "POST /bff/token": () => json({ access_token: jwtFor("s1"), expires_in: 300 }),
+      [`GET ${API}/notes`]: () => json({ notes: [] }),
+    },
+  });
+  bff.configure({ api: API, sid: "s1" });
+  assert.equal((await bff.apiFetch("/notes")).status, 200);
+  assert.equal(calls.at(-1).headers.get("Authorization"), `Bearer ${jwtFor("s1")}`);
+});
+
+test("a sign-in in another tab under another session ends this page's, not that one's", async () => {
+  const { bff } = await client();
+  bff.configure({ api: API, sid: "s1" });
+  const reason = new Promise((resolve) => bff.onSignedOut(resolve));
+  const otherTab = new BroadcastChannel("bff-session");
+  const told = [];
+  otherTab.onmessage = (event) => told.push(event.data);
+  otherTab.postMessage({ type: "signed-in", sid: "s1" }); // its own session: nothing happens
+  otherTab.postMessage({ type: "signed-in", sid: "s2" });
+  assert.equal(await reason, "replaced");
+  otherTab.close();
+  assert.deepEqual(told, []); // and it says nothing that would end the new session's tabs
+});
+
+test("an ended session is told to the other tabs with its reason", async () => {
+  const { bff } = await client({ routes: { "GET /bff/user?slide=false": () => json({}, 401) } });
+  const otherTab = new BroadcastChannel("bff-session");
+  const heard = new Promise((resolve) => {
+    otherTab.onmessage = (event) => resolve(event.data);
+  });
+  assert.equal(await bff.checkSession(), null);
+  assert.deepEqual(await heard, { type: "signed-out", reason: "ended" });
+  otherTab.close();
+});
+
+test("a path that would leave the API's origin never gets the token", async () => {
+  const { bff, calls } = await client({ routes: { "POST /bff/token": tokenRoute() } });
+  for (const path of ["@evil.test/x", ".evil.test/x"]) {
+    await assert.rejects(bff.apiFetch(path), TypeError);
+  }
+  assert.ok(calls.every((c) => !c.url.includes("evil")));
 });

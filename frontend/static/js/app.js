@@ -73,9 +73,16 @@ function element(tag, className, text) {
   return node;
 }
 
+/** @param {number} seconds @returns {string} "" for a time no date can hold */
+function iso(seconds) {
+  const date = new Date(seconds * 1000);
+  return Number.isNaN(date.getTime()) ? "" : date.toISOString();
+}
+
 /** @param {number} seconds */
 function utc(seconds) {
-  return `${new Date(seconds * 1000).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  const written = iso(seconds);
+  return written ? `${written.slice(0, 16).replace("T", " ")} UTC` : "unknown";
 }
 
 /** @param {string} label @param {string} title @param {string} className */
@@ -95,7 +102,7 @@ function noteItem(note) {
   if (note.body) body.append(element("p", "note-body", note.body));
   const meta = element("p", "item-list__meta note-meta", "Updated ");
   const time = element("time", undefined, utc(note.updated_at));
-  time.setAttribute("datetime", new Date(note.updated_at * 1000).toISOString());
+  time.setAttribute("datetime", iso(note.updated_at));
   meta.append(time);
   body.append(meta);
   const actions = element("div", "item-list__actions note-actions");

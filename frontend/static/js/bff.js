@@ -12,7 +12,7 @@ const CHANNEL_NAME = "bff-session";
 const REFRESH_MARGIN_MS = 30_000;
 const JSON_CALL = { "X-CSRF": "1" };
 
-/** @typedef {"logout" | "other-tab" | "ended" | "expired"} SignOutReason */
+/** @typedef {"logout" | "other-tab" | "ended" | "replaced" | "expired"} SignOutReason */
 
 /** A call made after the session ended (`reason` says how it ended). */
 export class SignedOutError extends Error {
@@ -38,7 +38,9 @@ export class BffError extends Error {
   }
 }
 
-const settings = { mode: "token", api: "" };
+// the session this page belongs to (base.html's `data-sid`): an answer for any other session
+// (someone signed in as another user in another tab) ends this page's session, never joins it
+const settings = { mode: "token", api: "", sid: globalThis.document?.body?.dataset.sid || "" };
 /** @type {{value: string, expiresAt: number} | null} */
 let current = null;
 /** @type {Promise<string> | null} */
@@ -60,21 +62,24 @@ const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(CH
 /**
  * Where the API is and how to reach it. `mode` "token" (the default) calls `api` directly with
  * an in-memory bearer token; "proxy" (pure-BFF mode) calls it through the BFF's `/api/*` with
- * the session cookie, and no token ever reaches this page.
- * @param {{mode?: "token" | "proxy", api?: string}} options
+ * the session cookie, and no token ever reaches this page. `sid`: the session the page was
+ * rendered for (default: `<body data-sid>`); answers for another one end this page's session.
+ * @param {{mode?: "token" | "proxy", api?: string, sid?: string}} options
  */
-export function configure({ mode = "token", api = "" } = {}) {
+export function configure({ mode = "token", api = "", sid = settings.sid } = {}) {
   if (mode !== "token" && mode !== "proxy") throw new TypeError(`unknown mode: ${mode}`);
   settings.mode = mode;
   settings.api = api.replace(/\/+$/, "");
+  settings.sid = sid;
   current = null;
 }
 
 /**
  * Calls `listener(reason)` once the session has ended: "logout" (this tab signed out),
  * "other-tab" (another tab of this browser did), "ended" (the BFF no longer knows the session:
- * ended on another device, by an administrator, or timed out), "expired" (the session reached
- * its absolute timeout). Returns a function that removes the listener.
+ * ended on another device, by an administrator, or timed out), "replaced" (someone signed in
+ * again in another tab, maybe as another user), "expired" (the session reached its absolute
+ * timeout). Returns a function that removes the listener.
  * @param {(reason: SignOutReason) => void} listener
  */
 export function onSignedOut(listener) {
@@ -118,6 +123,7 @@ export async function apiFetch(path, init = {}) {
 export async function user({ slide = true } = {}) {
   const found = await readUser(slide);
   if (found === null) return leave("ended");
+  if (!isOurs(found.sid)) return leave("replaced");
   if (slide) announceSession(found.session);
   return found;
 }
@@ -146,8 +152,8 @@ export async function logout() {
 export async function checkSession() {
   if (ended !== null) return null;
   const found = await readUser(false);
-  if (found === null) {
-    end("ended", { broadcast: true });
+  if (found === null || !isOurs(found.sid)) {
+    end(found === null ? "ended" : "replaced", { broadcast: found === null });
     return null;
   }
   return found.session;
@@ -160,6 +166,14 @@ export async function checkSession() {
 export function onSessionExtended(listener) {
   sessionListeners.add(listener);
   return () => sessionListeners.delete(listener);
+}
+
+/**
+ * For the session watch: tells the other tabs which session this page started with, so a tab of
+ * an older session (another user's, on a shared computer) stops at once.
+ */
+export function announceSignIn() {
+  if (settings.sid) channel?.postMessage({ type: "signed-in", sid: settings.sid });
 }
 
 /**
@@ -209,6 +223,7 @@ async function fetchToken() {
   if (!response.ok) throw new BffError(response.status, await bodyOf(response));
   const body = await response.json();
   if (ended !== null) throw new SignedOutError(ended); // signed out while it was on its way
+  if (!isOurs(claimsOf(body.access_token).sid)) return leave("replaced");
   const lifetime = body.expires_in * 1000;
   // fetched again once less than the margin is left (half its life for a short one)
   current = {
@@ -222,8 +237,11 @@ async function fetchToken() {
 function bearerFetch(path, init, token) {
   const headers = new Headers(init.headers);
   headers.set("Authorization", `Bearer ${token}`);
+  const url = new URL(settings.api + path);
+  // a path such as "@evil.test/x" must not carry the token to another host
+  if (url.origin !== new URL(settings.api).origin) throw new TypeError(`not an API path: ${path}`);
   // the API is another origin: no cookie of ours is ever sent to it
-  return fetch(settings.api + path, { ...init, headers, credentials: "omit" });
+  return fetch(url.href, { ...init, headers, credentials: "omit" });
 }
 
 /** @param {string} path @param {RequestInit} init */
@@ -232,7 +250,11 @@ async function proxyFetch(path, init) {
   headers.set("X-CSRF", "1");
   const response = await fetch(`/api${path}`, { ...init, headers, credentials: "same-origin" });
   // a 401 is the BFF's (no session) or the API's (passed through): ask which
-  if (response.status === 401 && (await readUser(false)) === null) return leave("ended");
+  if (response.status === 401) {
+    const found = await readUser(false);
+    if (found === null) return leave("ended");
+    if (!isOurs(found.sid)) return leave("replaced");
+  }
   return response;
 }
 
@@ -242,7 +264,8 @@ async function proxyFetch(path, init) {
  * @returns {never}
  */
 function leave(reason) {
-  end(reason, { broadcast: true });
+  // "replaced": the cookie now holds another session, whose tabs must go on
+  end(reason, { broadcast: reason !== "replaced" });
   window.location.assign(signInUrl("ended"));
   throw new SignedOutError(reason);
 }
@@ -252,7 +275,7 @@ function end(reason, { broadcast }) {
   if (ended !== null) return;
   ended = reason;
   current = null;
-  if (broadcast) channel?.postMessage({ type: "signed-out" });
+  if (broadcast) channel?.postMessage({ type: "signed-out", reason });
   for (const listener of listeners) {
     try {
       listener(reason);
@@ -280,11 +303,30 @@ async function bodyOf(response) {
 channel?.addEventListener("message", (event) => {
   const message = event.data;
   if (message?.type === "signed-out") {
-    end("other-tab", { broadcast: false });
+    // a tab that signed out says "logout"; one that found the session gone says how
+    const heard = message.reason === "ended" || message.reason === "expired" ? message.reason : "";
+    end(heard || "other-tab", { broadcast: false });
+  } else if (message?.type === "signed-in" && typeof message.sid === "string") {
+    if (!isOurs(message.sid)) end("replaced", { broadcast: false });
   } else if (message?.type === "session" && isSessionTimes(message.session)) {
     for (const listener of sessionListeners) listener(message.session);
   }
 });
+
+/** @param {unknown} sid: whether an answer belongs to this page's session */
+function isOurs(sid) {
+  return !settings.sid || sid === settings.sid;
+}
+
+/** @param {string} token @returns {{sid?: string}} the claims, read only to compare the sid */
+function claimsOf(token) {
+  try {
+    const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(atob(payload));
+  } catch {
+    return {};
+  }
+}
 
 /** @param {unknown} value @returns {value is SessionTimes} */
 function isSessionTimes(value) {

@@ -9,6 +9,7 @@
 // Deadlines are counted on this page's clock from the BFF's own `now`, so a skewed clock on
 // the user's machine moves nothing.
 import {
+  announceSignIn,
   checkSession,
   endLocally,
   logout,
@@ -24,8 +25,13 @@ const MESSAGES = {
     "Your session has ended: it was signed out from another device or by an administrator, " +
     "or it timed out.",
   idle: "You were signed out because of inactivity.",
+  replaced:
+    "Someone signed in again in another tab of this browser, so this page was signed out. " +
+    "Sign in to carry on as yourself.",
 };
 const MINUTE_MS = 60_000;
+const MAX_DELAY_MS = 2 ** 31 - 1; // what setTimeout holds
+const MAX_BACKOFF_MS = 5 * MINUTE_MS;
 
 const config = document.body.dataset;
 const pollMs = Number(config.pollSeconds || 10) * 1000;
@@ -36,9 +42,21 @@ const stay = document.getElementById("stay-signed-in");
 
 /** @type {{idleAt: number, absoluteAt: number} | null} */
 let deadlines = null;
-/** @type {ReturnType<typeof setTimeout>[]} */
-let timers = [];
+// one timer of each kind, never a second chain beside the first
+const timers = { poll: 0, expire: 0, warning: 0 };
 let signedOut = false;
+let asking = false; // a check is on its way: another one would only repeat it
+let failures = 0;
+
+/**
+ * `fn` after `delay` ms, one timer per `kind`. A delay past what setTimeout holds (24.8 days)
+ * would fire at once: it waits the most it can, and `fn` checks again when it runs.
+ * @param {keyof typeof timers} kind @param {() => void} fn @param {number} delay
+ */
+function later(kind, fn, delay) {
+  clearTimeout(timers[kind]);
+  timers[kind] = setTimeout(fn, Math.min(Math.max(0, delay), MAX_DELAY_MS));
+}
 
 /** @param {import("./bff.js").SessionTimes} session */
 function schedule(session) {
@@ -47,11 +65,8 @@ function schedule(session) {
     idleAt: session.idle_expires_at * 1000 + offset,
     absoluteAt: session.expires_at * 1000 + offset,
   };
-  for (const timer of timers) clearTimeout(timer);
-  timers = [
-    setTimeout(poll, pollMs),
-    setTimeout(expire, Math.max(0, deadlines.absoluteAt - Date.now())),
-  ];
+  later("poll", poll, pollMs);
+  later("expire", expire, deadlines.absoluteAt - Date.now());
   updateWarning();
   document.body.dataset.sessionWatch = "synced"; // for tests: the deadlines are the BFF's
 }
@@ -59,16 +74,15 @@ function schedule(session) {
 // the warning follows the local clock; the polls (and the other tabs) move the deadline
 function updateWarning() {
   if (signedOut || deadlines === null) return;
-  const now = Date.now();
-  const left = deadlines.idleAt - now;
+  const left = deadlines.idleAt - Date.now();
   if (deadlines.absoluteAt <= deadlines.idleAt) {
     hideWarning(); // the absolute end comes first: no staying signed in beyond it
   } else if (left > warningMs) {
     hideWarning();
-    timers.push(setTimeout(updateWarning, left - warningMs));
+    later("warning", updateWarning, left - warningMs);
   } else if (left > 0) {
     showWarning(left);
-    timers.push(setTimeout(updateWarning, Math.min(left, 15_000)));
+    later("warning", updateWarning, Math.min(left, 15_000));
   }
 }
 
@@ -78,15 +92,21 @@ async function poll() {
 }
 
 async function refresh() {
-  if (signedOut) return;
+  if (signedOut || asking) return;
+  asking = true;
   try {
     const session = await checkSession();
+    failures = 0;
     showUnreachable(false);
     if (session !== null) schedule(session);
   } catch {
-    // the BFF is unreachable or shedding load: the page stays, says so, and asks again
+    // the BFF is unreachable or shedding load: the page stays, says so, and asks again, less
+    // often each time (up to 5 minutes), so an outage is not met by every tab at full rate
+    failures += 1;
     showUnreachable(true);
-    timers.push(setTimeout(poll, pollMs));
+    later("poll", poll, Math.min(pollMs * 2 ** (failures - 1), MAX_BACKOFF_MS));
+  } finally {
+    asking = false;
   }
 }
 
@@ -121,7 +141,11 @@ function hideWarning() {
 }
 
 function expire() {
-  if (signedOut) return;
+  if (signedOut || deadlines === null) return;
+  if (Date.now() < deadlines.absoluteAt) {
+    later("expire", expire, deadlines.absoluteAt - Date.now()); // a delay setTimeout cut short
+    return;
+  }
   endLocally("expired");
   window.location.assign(signInUrl("expired"));
 }
@@ -129,7 +153,7 @@ function expire() {
 /** @param {import("./bff.js").SignOutReason} reason */
 function showSignedOut(reason) {
   signedOut = true;
-  for (const timer of timers) clearTimeout(timer);
+  for (const timer of Object.values(timers)) clearTimeout(timer);
   hideWarning();
   const idle = reason === "ended" && deadlines !== null && Date.now() >= deadlines.idleAt;
   const message = idle ? MESSAGES.idle : MESSAGES[/** @type {keyof typeof MESSAGES} */ (reason)];
@@ -186,4 +210,5 @@ document.addEventListener("visibilitychange", () => {
 });
 onSignedOut(showSignedOut);
 onSessionExtended(schedule);
+announceSignIn();
 refresh();

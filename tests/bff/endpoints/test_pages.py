@@ -99,9 +99,12 @@ async def test_app_in_pure_bff_mode_tells_its_script_to_use_the_proxy(
     system: System, user_id: str
 ) -> None:
     await login(system.bff)
-    page = (await system.bff.get("/app")).text
-    assert 'data-mode="proxy"' in page
-    assert "Pure-BFF mode" in page
+    response = await system.bff.get("/app")
+    assert 'data-mode="proxy"' in response.text
+    assert "Pure-BFF mode" in response.text
+    # nothing in the page may reach the API itself, a script injected into it neither
+    assert "connect-src 'self';" in response.headers["content-security-policy"]
+    assert "api.test" not in response.headers["content-security-policy"]
 
 
 @pytest.mark.bff_settings(session_idle_seconds=120, session_poll_seconds=3)
@@ -112,7 +115,9 @@ async def test_signed_in_pages_carry_the_session_watch_settings(
     for path in ("/dashboard", "/app", "/sessions", "/account"):
         page = (await system.bff.get(path)).text
         # the warning is capped at half the idle timeout, or it would show from the start
-        assert '<body data-poll-seconds="3" data-warning-seconds="60">' in page, path
+        assert re.search(
+            r'<body data-sid="[^"]+" data-poll-seconds="3" data-warning-seconds="60">', page
+        ), path
         assert 'src="/static/js/session.js"' in page, path
     assert "session.js" not in (await system.bff.get("/login")).text
 
