@@ -119,6 +119,8 @@ class AuthorizeEndpoints:
         session, form = await self.guard.form(request)
         if session is None:
             return to_login("/oauth/authorize")
+        if form.get("decision") == "allow":
+            self.guard.require_user_navigation(request)
         params = {name: form[name] for name in PARAMS if name in form}
         try:
             client, redirect_uri, given = await self._client_and_redirect(params)

@@ -83,6 +83,8 @@ class DeviceCodeEndpoints:
             }
             return await self.pages.render(request, session, "device_confirm.html", context)
         allow = decision == "allow"
+        if allow:
+            self.guard.require_user_navigation(request)
         if not await self.devices.decide(
             code, user_id=session.user_id, role=session.role, approve=allow
         ):

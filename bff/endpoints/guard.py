@@ -68,6 +68,22 @@ class SessionGuard:
         if not is_same_origin(request, self.origins):
             raise Forbidden("cross-origin request refused")
 
+    def require_user_navigation(self, request: Request) -> None:
+        """For a post that gives an app access of its own (a consent, a device approval): a form
+        the user sent with their own click. A browser sending Fetch Metadata says so
+        (`Sec-Fetch-Mode: navigate`, `Sec-Fetch-Dest: document`, `Sec-Fetch-User: ?1`); a script
+        in the page cannot (fetch, a synthetic click and form.submit() carry no user activation),
+        so an injected script cannot turn the session into a refresh token that outlives it. A
+        request with none of these headers (curl, a browser without Fetch Metadata) passes: the
+        origin and the form token are still checked."""
+        mode = one_header(request, "sec-fetch-mode")
+        dest = one_header(request, "sec-fetch-dest")
+        user = one_header(request, "sec-fetch-user")
+        if mode is None and dest is None and user is None:
+            return
+        if (mode, dest, user) != ("navigate", "document", "?1"):
+            raise Forbidden("this answer must come from your own click on the page")
+
     def _check_origin(self, request: Request) -> None:
         if request.method not in SAFE_METHODS:
             self.require_same_origin(request)

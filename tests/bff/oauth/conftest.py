@@ -102,11 +102,22 @@ def authorize_url(client: Registered, challenge: str, **extra: str) -> str:
     return "/oauth/authorize?" + str(httpx.QueryParams(params))
 
 
+# Fetch Metadata of the user's own click on a form, and of what a script in the page can send
+CLICKED = {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", "Sec-Fetch-User": "?1"}
+SCRIPTED = {
+    "fetch": {"Sec-Fetch-Mode": "same-origin", "Sec-Fetch-Dest": "empty"},
+    "form.submit()": {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"},
+    "an iframe": {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "iframe", "Sec-Fetch-User": "?1"},
+}
+
+
 def query_of(location: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
-async def consent(system: System, url: str, *, decision: str = "allow") -> httpx.Response:
+async def consent(
+    system: System, url: str, *, decision: str = "allow", headers: dict[str, str] | None = None
+) -> httpx.Response:
     """Open the authorization URL in the signed-in browser and answer its consent page (or take
     the redirect straight away when the consent is remembered)."""
     page = await system.bff.get(url)
@@ -119,6 +130,7 @@ async def consent(system: System, url: str, *, decision: str = "allow") -> httpx
     return await system.bff.post(
         "/oauth/authorize",
         data={**fields, "csrf_token": csrf_from(page.text), "decision": decision},
+        headers=headers,
     )
 
 

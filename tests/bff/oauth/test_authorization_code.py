@@ -6,7 +6,9 @@ import jwt
 import pytest
 
 from tests.bff.oauth.conftest import (
+    CLICKED,
     REDIRECT,
+    SCRIPTED,
     Registered,
     authorize_url,
     code_for,
@@ -312,3 +314,16 @@ async def test_signing_out_everywhere_burns_a_code_not_yet_redeemed(
     await system.bff.post("/sessions/revoke-all", data={"csrf_token": csrf_from(page.text)})
     late = await _redeem(system, app, code, verifier.verifier)
     assert late["status"] == 400 and late["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize("sent_by", SCRIPTED)
+async def test_a_script_in_the_page_cannot_allow_a_consent(
+    system: System, signed_in: str, sent_by: str
+) -> None:
+    app = await _app(system)
+    url = authorize_url(app, pkce().challenge)
+    refused = await consent(system, url, headers=SCRIPTED[sent_by])
+    assert refused.status_code == 403
+    assert "location" not in refused.headers  # no code went anywhere
+    clicked = await consent(system, url, headers=CLICKED)
+    assert clicked.status_code == 303 and "code" in query_of(clicked.headers["location"])

@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 
 from bff.oauth.devices import ALPHABET, normalize_user_code
-from tests.bff.oauth.conftest import DEVICE_GRANT, Registered, me, register, token
+from tests.bff.oauth.conftest import (
+    CLICKED,
+    DEVICE_GRANT,
+    SCRIPTED,
+    Registered,
+    me,
+    register,
+    token,
+)
 from tests.conftest import System, csrf_from
 
 pytestmark = pytest.mark.anyio
@@ -36,7 +44,9 @@ async def _poll(system: System, cli: Registered, device_code: str) -> dict[str, 
     return {"status": response.status_code, **body}
 
 
-async def _answer(system: System, user_code: str, decision: str) -> str:
+async def _answer(
+    system: System, user_code: str, decision: str, headers: dict[str, str] | None = None
+) -> str:
     page = await system.bff.get("/device")
     confirm = await system.bff.post(
         "/device", data={"csrf_token": csrf_from(page.text), "user_code": user_code}
@@ -45,8 +55,9 @@ async def _answer(system: System, user_code: str, decision: str) -> str:
     done = await system.bff.post(
         "/device",
         data={"csrf_token": csrf_from(confirm.text), "user_code": user_code, "decision": decision},
+        headers=headers,
     )
-    assert done.status_code == 200
+    assert done.status_code == (403 if headers and headers != CLICKED else 200), done.text
     return confirm.text
 
 
@@ -190,3 +201,16 @@ async def test_signing_out_everywhere_burns_an_approval_not_yet_collected(
     system.clock.advance(5)
     late = await _poll(system, cli, started["device_code"])
     assert late["status"] == 400 and late["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize("sent_by", SCRIPTED)
+async def test_a_script_in_the_page_cannot_approve_a_device(
+    system: System, signed_in: str, sent_by: str
+) -> None:
+    cli = await _cli(system)
+    started = await _start(system, cli, scope="notes:read")
+    await _answer(system, started["user_code"], "allow", headers=SCRIPTED[sent_by])
+    assert (await _poll(system, cli, started["device_code"]))["error"] == "authorization_pending"
+    await _answer(system, started["user_code"], "allow", headers=CLICKED)
+    system.clock.advance(started["interval"])
+    assert "access_token" in await _poll(system, cli, started["device_code"])
