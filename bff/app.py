@@ -74,7 +74,8 @@ def create_app(
         middleware=[
             Middleware(
                 SecurityHeadersMiddleware,
-                connect_origins=(settings.api_origin,),
+                # pure-BFF mode: the pages never call the API, so they may not
+                connect_origins=(settings.api_origin,) if settings.js_tokens else (),
                 trusted_proxies=parse_networks(settings.trusted_proxies),
             )
         ],

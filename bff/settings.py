@@ -32,7 +32,7 @@ class Settings:
     session_absolute_seconds: int = 12 * 60 * 60
     idle_warning_seconds: int = 120  # how long before the idle timeout the pages warn
     session_poll_seconds: int = 10  # how often an open page asks whether its session still lives
-    js_tokens: bool = True  # off: pure-BFF mode, no access token ever reaches JavaScript
+    js_tokens: bool = True  # off: pure-BFF mode, /bff/token refuses and pages use /api/* only
     max_sessions_per_user: int = 20  # past it, the user's oldest session ends
     refresh_idle_seconds: int = 14 * 24 * 60 * 60
     refresh_absolute_seconds: int = 30 * 24 * 60 * 60

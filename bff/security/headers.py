@@ -62,7 +62,7 @@ class SecurityHeadersMiddleware:
         trusted_proxies: tuple[Network, ...],
     ) -> None:
         self.app = app
-        self._connect = " ".join(connect_origins)
+        self._connect = " ".join(("'self'", *connect_origins))
         self._trusted = trusted_proxies
         self._no_script = self._csp(script="'none'", form_action="'self'").encode("latin-1")
 
@@ -128,6 +128,6 @@ class SecurityHeadersMiddleware:
     def _csp(self, *, script: str, form_action: str) -> str:
         return (
             f"default-src 'self'; script-src {script}; style-src 'self'; "
-            f"img-src 'self' data:; connect-src 'self' {self._connect}; object-src 'none'; "
+            f"img-src 'self' data:; connect-src {self._connect}; object-src 'none'; "
             f"base-uri 'none'; form-action {form_action}; frame-ancestors 'none'"
         )
