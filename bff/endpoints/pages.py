@@ -21,6 +21,9 @@ from bff.tokencache import SessionTokenCache
 
 API_TIMEOUT = 5.0
 FIRST_NOTES = 50  # the API's default page
+NOTE_TEXTS = {"id": 64, "title": 200, "body": 10_000}  # the API's own limits (api/schemas.py)
+NOTE_FIELDS = (*NOTE_TEXTS, "created_at", "updated_at")
+LAST_PRINTABLE_SECOND = 253_402_300_800  # 10000-01-01: the pages' dates have four digits
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,15 +105,25 @@ def _notes_of(listed: dict[str, Any] | None) -> list[dict[str, Any]] | None:
     """The notes of a GET /notes answer, each with the fields the page shows; None when it is
     not the API's shape (the page then says so instead of rendering half a list)."""
     notes = listed.get("notes") if listed is not None else None
-    if not isinstance(notes, list):
+    if not isinstance(notes, list) or not all(_is_note(note) for note in notes):
         return None
-    fields = {"id": str, "title": str, "body": str, "created_at": int, "updated_at": int}
-    for note in notes:
-        if not isinstance(note, dict) or not all(
-            isinstance(note.get(name), kind) for name, kind in fields.items()
-        ):
-            return None
-    return [{name: note[name] for name in fields} for note in notes]
+    return [{name: note[name] for name in NOTE_FIELDS} for note in notes]
+
+
+def _is_note(note: object) -> bool:
+    """The API's note shape within the API's own bounds: a timestamp the page can print
+    (before year 10000), text no longer than the API keeps."""
+    if not isinstance(note, dict):
+        return False
+    texts = all(
+        isinstance(note.get(name), str) and len(note[name]) <= most
+        for name, most in NOTE_TEXTS.items()
+    )
+    times = all(
+        type(note.get(name)) is int and 0 <= note[name] < LAST_PRINTABLE_SECOND
+        for name in ("created_at", "updated_at")
+    )
+    return texts and times
 
 
 def _to_login(request: Request) -> Response:

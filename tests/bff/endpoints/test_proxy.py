@@ -758,11 +758,28 @@ async def test_app_page_says_so_when_the_api_cannot_be_reached(proxied: Proxied)
     assert "10.0.0.5" not in response.text
 
 
-async def test_app_page_refuses_a_list_that_is_not_the_apis_shape(proxied: Proxied) -> None:
+GOOD_NOTE = {"id": "n1", "title": "t", "body": "", "created_at": 1, "updated_at": 2}
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"title": 5},
+        {"updated_at": 10**20},  # would overflow the date formatting
+        {"created_at": True},  # a bool is an int to isinstance
+        {"updated_at": -1},
+        {"id": "x" * 65},
+        {"title": "t" * 201},
+    ],
+)
+async def test_app_page_refuses_a_list_that_is_not_the_apis_shape(
+    proxied: Proxied, odd: dict[str, object]
+) -> None:
     async def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"notes": [{"id": "n1", "title": 5}]})
+        return httpx.Response(200, json={"notes": [GOOD_NOTE, {**GOOD_NOTE, **odd}]})
 
     proxied.handler = handler
     response = await proxied.browser.get("/app")
+    assert response.status_code == 200
     assert "Unexpected API answer." in response.text
     assert 'class="item-list__item note"' not in response.text
