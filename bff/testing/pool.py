@@ -73,9 +73,10 @@ class RunningStack:
     def api_url(self) -> str:
         return self.local.api_url
 
-    def cli(self, *args: str) -> str:
-        """`python -m bff *args` against this stack's var dir and store: its stdout."""
-        return self.local.cli(*args)
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        """`python -m bff *args` against this stack's var dir and store (`stdin` on its standard
+        input): its stdout."""
+        return self.local.cli(*args, stdin=stdin)
 
     def audit_events(self, event: str | None = None) -> list[dict[str, Any]]:
         """The BFF's audit events so far (`login.succeeded`, `token.minted`, …, see the README),
@@ -90,8 +91,8 @@ class RunningStack:
         """A new user with a random 20-character password."""
         email = email or f"{role}-{secrets.token_hex(4)}@example.com"
         password = secrets.token_urlsafe(15)
-        # one argument: a random password may start with "-"
-        self.cli("users", "add", email, "--role", role, f"--password={password}")
+        # on standard input: argv is readable by every local user (/proc/PID/cmdline)
+        self.cli("users", "add", email, "--role", role, stdin=f"{password}\n")
         return User(email=email, password=password, role=role, bff_url=self.bff_url)
 
     def shared_user(self, role: Role = "user") -> User:

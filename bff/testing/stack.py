@@ -54,9 +54,10 @@ class LocalStack:
     def api_url(self) -> str:
         return self.env["API_PUBLIC_URL"]
 
-    def cli(self, *args: str) -> str:
-        """Run `python -m bff *args` against this stack's var dir; its stdout."""
-        return _cli(self.env, self.root, args)
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        """Run `python -m bff *args` against this stack's var dir, `stdin` on its standard
+        input (a password: never in argv, which any local user can read); its stdout."""
+        return _cli(self.env, self.root, args, stdin)
 
     def start(
         self, processes: ProcessGroup, *, timeout: float = 20.0, options: Sequence[str] = ()
@@ -125,9 +126,9 @@ class ScaledStack:
     def public_api_url(self) -> str:
         return self.env["API_PUBLIC_URL"]
 
-    def cli(self, *args: str) -> str:
+    def cli(self, *args: str, stdin: str | None = None) -> str:
         """Run `python -m bff *args` against the shared var dir and store; its stdout."""
-        return _cli(self.env, self.root, args)
+        return _cli(self.env, self.root, args, stdin)
 
     def start(
         self, processes: ProcessGroup, *, timeout: float = 20.0, options: Sequence[str] = ()
@@ -214,10 +215,11 @@ def _isolated_env(workdir: Path) -> dict[str, str]:
     return env
 
 
-def _cli(env: Mapping[str, str], root: Path, args: Sequence[str]) -> str:
+def _cli(env: Mapping[str, str], root: Path, args: Sequence[str], stdin: str | None) -> str:
     try:
         result = subprocess.run(
             [sys.executable, "-m", "bff", *args],
+            input=stdin,
             cwd=root,
             env=dict(env),
             capture_output=True,

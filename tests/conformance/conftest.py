@@ -119,8 +119,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     password = secrets.token_urlsafe(15)  # 20 characters
     WATCH.remember(password)
     local.cli("init")
-    # one argument: a password may start with "-"
-    added = local.cli("users", "add", EMAIL, f"--password={password}")
+    # on standard input: argv is readable by every local user
+    added = local.cli("users", "add", EMAIL, stdin=f"{password}\n")
     user_id = added.split()[-1]  # "added EMAIL (user) as u_…"
     stack = Stack(
         bff_url=local.bff_url,

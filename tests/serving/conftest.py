@@ -146,7 +146,7 @@ def stack(
     local = local_stack(work, root=ROOT)
     local.cli("init")
     password = secrets.token_urlsafe(15)
-    local.cli("users", "add", EMAIL, f"--password={password}")
+    local.cli("users", "add", EMAIL, stdin=f"{password}\n")
     with ProcessGroup(log_dir=work / "logs") as group:
         # the BFF first: the API replays its revocation feed as it starts
         bff = group.start(stack_command(which, "bff", local.bff_port, local.env))

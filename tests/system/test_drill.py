@@ -161,7 +161,7 @@ def drill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drill]:
         stack = scaled_stack(tmp, root=ROOT, session_store=redis.url)
         stack.cli("init")
         for email in (EMAIL, THROTTLED_EMAIL):
-            stack.cli("users", "add", email, f"--password={PASSWORD}")
+            stack.cli("users", "add", email, stdin=f"{PASSWORD}\n")
         with ProcessGroup(log_dir=tmp / "logs") as servers:
             stack.start(servers, timeout=START_TIMEOUT)
             yield Drill(stack=stack, redis=redis)
