@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, expect
 
 from bff.testing.browser import axe_violations, describe
 from bff.testing.plugin import ApiToken, MakeUser, SignedInContext
@@ -324,9 +324,41 @@ def test_a_poll_that_cannot_reach_the_bff_says_so_and_never_signs_out(
     expect(page.locator("#notes")).to_be_visible()  # nothing dropped: the session may be fine
 
     page.unroute("**/bff/user?slide=false")
-    page.clock.run_for(POLL_SECONDS * 1000 + 500)
+    page.clock.run_for(POLL_SECONDS * 2 * 1000 + 500)  # the wait doubled after a failure
     expect(notice).to_have_count(0)
     expect(page.locator("#signed-out")).to_have_count(0)
+
+
+def test_an_outage_is_met_by_one_poll_at_a_time_less_often_each_time(
+    make_user: MakeUser, signed_in_context: SignedInContext
+) -> None:
+    page = open_on_its_own_clock(signed_in_context(make_user(fresh=True)), "/app")
+    polls: list[str] = []
+
+    def refuse(route: Route) -> None:
+        polls.append(route.request.url)
+        route.fulfill(status=503, json={"error": "temporarily_unavailable"})
+
+    page.route("**/bff/user?slide=false", refuse)
+    for _ in range(8):  # every return to the tab asks at once, but never starts a second chain
+        page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+        page.clock.run_for(100)
+    expect(page.locator("#session-unreachable")).to_be_visible()
+    page.clock.run_for(60_000)
+    # one chain: after the first failure 10 s, then 20 s, then 40 s (the returns to the tab
+    # while one is out add none); eight chains would have made dozens
+    assert len(polls) <= 8 + 3, len(polls)
+
+
+def test_a_session_longer_than_setTimeout_can_hold_does_not_end_the_page_at_once(
+    bff_stacks: StackPool, make_user: MakeUser, signed_in_context: SignedInContext
+) -> None:
+    month = 30 * 24 * 3600  # past setTimeout's 24.8 days, which would fire at once
+    stack = bff_stacks.start(BFF_SESSION_IDLE_SECONDS=month, BFF_SESSION_ABSOLUTE_SECONDS=month)
+    page = open_on_its_own_clock(signed_in_context(make_user(stack=stack)), "/app")
+    page.clock.run_for(5_000)
+    assert page.url == f"{stack.bff_url}/app"
+    expect(page.locator("#session-warning")).to_be_hidden()
 
 
 def test_someone_signing_in_in_another_tab_ends_the_open_app_of_the_previous_user(
