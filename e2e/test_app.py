@@ -381,3 +381,38 @@ def test_someone_signing_in_in_another_tab_ends_the_open_app_of_the_previous_use
     expect(other.locator("#me-sub")).to_be_visible()  # the new session's tabs carry on
     watched(other)
     expect(other.locator("#signed-out")).to_have_count(0)
+
+
+def test_the_app_works_from_the_keyboard_alone(
+    make_user: MakeUser, signed_in_context: SignedInContext
+) -> None:
+    page = open_app(signed_in_context(make_user(fresh=True)))
+    keys = page.keyboard
+    keys.press("Tab")
+    expect(page.locator(".skip-link")).to_be_focused()
+    keys.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    keys.press("Tab")
+    expect(page.locator("#new-title")).to_be_focused()
+    keys.type("Typed, not clicked")
+    keys.press("Enter")  # submits from the field
+    expect(page.locator("#live")).to_have_text("Note “Typed, not clicked” added.")
+    expect(page.locator("#new-title")).to_be_focused()  # ready for the next one
+
+    for _ in range(3):  # the body, "Add note", then the note's Edit
+        keys.press("Tab")
+    expect(page.locator("#notes > li .edit-note")).to_be_focused()
+    keys.press("Enter")
+    expect(page.locator("form.note-editor input[name=title]")).to_be_focused()
+    keys.press("End")
+    keys.type(" twice")
+    keys.press("Enter")
+    expect(page.locator("#notes > li .note-title")).to_have_text("Typed, not clicked twice")
+    expect(page.locator("#notes > li .edit-note")).to_be_focused()
+
+    keys.press("Tab")
+    expect(page.locator("#notes > li .delete-note")).to_be_focused()
+    keys.press("Enter")
+    expect(page.locator("#notes > li")).to_have_count(0)
+    expect(page.locator("#notes-heading")).to_be_focused()
+    expect(page.locator("#live")).to_have_text("Note “Typed, not clicked twice” deleted.")
