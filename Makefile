@@ -9,7 +9,7 @@ NODE_STAMP := $(NODE_MODULES)/.installed
 # lint + format check of the browser JS (frontend/biome.json)
 BIOME_CI := cd frontend && node_modules/.bin/biome ci --error-on-warnings static/js tests
 # the JS client's contract in Node's own runner (its BroadcastChannels would keep it running)
-JS_TESTS := cd frontend && node --test --test-force-exit tests/
+JS_TESTS := cd frontend && node --test --test-force-exit --test-timeout=10000 tests/
 
 .PHONY: run test test-unit test-e2e lint-js test-js bench install system-deps clean
 

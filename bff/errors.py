@@ -47,6 +47,14 @@ class Forbidden(HTTPProblem):
     code = "forbidden"
 
 
+class SessionChanged(HTTPProblem):
+    """A page's call for a session that is no longer the browser's (someone signed in again in
+    another tab): refused rather than answered for the other session."""
+
+    status = 409
+    code = "session_changed"
+
+
 class RequestTimeout(HTTPProblem):
     """The client took too long to send its body; the connection is not kept for another."""
 

@@ -416,3 +416,28 @@ def test_the_app_works_from_the_keyboard_alone(
     expect(page.locator("#notes > li")).to_have_count(0)
     expect(page.locator("#notes-heading")).to_be_focused()
     expect(page.locator("#live")).to_have_text("Note “Typed, not clicked twice” deleted.")
+
+
+def test_an_old_tab_never_writes_into_the_account_of_whoever_signed_in_since(
+    bff_stacks: StackPool, make_user: MakeUser, signed_in_context: SignedInContext
+) -> None:
+    # pure-BFF mode: every call rides the cookie, which the second sign-in has replaced
+    stack = bff_stacks.start(BFF_JS_TOKENS="off")
+    first, second = make_user(stack=stack, fresh=True), make_user(stack=stack, fresh=True)
+    context = signed_in_context(first)
+    app = open_app(context)
+    other = context.new_page()
+    # the new session's pages say nothing yet (their script is late): the BFF must refuse
+    other.route("**/static/js/session.js", lambda route: route.abort())
+    other.goto("/login")
+    fill_sign_in(other, second)
+    other.wait_for_url("**/dashboard")
+
+    app.fill("#new-title", "meant for the first account")
+    app.click('#note-form button[type="submit"]')
+    app.wait_for_url("**/login?next=%2Fapp&reason=replaced")
+    expect(app.locator("#login-notice")).to_contain_text("Someone signed in again")
+
+    seconds = other.request.get("/api/notes", headers={"X-CSRF": "1"})  # the cookie's user
+    assert seconds.status == 200
+    assert seconds.json()["notes"] == []  # nothing of the first user's tab reached the second's

@@ -17,11 +17,14 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from bff.endpoints.bodies import read_form
-from bff.errors import Forbidden, Unauthenticated
+from bff.errors import Forbidden, SessionChanged, Unauthenticated
 from bff.security.csrf import SAFE_METHODS, CsrfTokens, is_same_origin
 from bff.security.unambiguous import one_cookie, one_header
 from bff.sessions.base import Session
 from bff.sessions.manager import COOKIE_NAME, SessionManager
+
+# the session a page was rendered for (its public handle), sent with its JSON calls
+SESSION_HEADER = "x-bff-sid"
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -47,6 +50,11 @@ class SessionGuard:
         if one_header(request, "x-csrf") != "1":
             raise Forbidden("missing X-CSRF: 1 header")
         self._check_origin(request)
+        # a page names the session it was rendered for: once the cookie holds another one (a
+        # sign-in in another tab), its calls are refused, never answered for that other user
+        expected = one_header(request, SESSION_HEADER)
+        if expected is not None and expected != session.sid:
+            raise SessionChanged("this page belongs to a session that has ended: reload it")
         return await self.sessions.slide(session) if slide else session
 
     async def form(
@@ -70,18 +78,22 @@ class SessionGuard:
 
     def require_user_navigation(self, request: Request) -> None:
         """For a post that gives an app access of its own (a consent, a device approval): a form
-        the user sent with their own click. A browser sending Fetch Metadata says so
-        (`Sec-Fetch-Mode: navigate`, `Sec-Fetch-Dest: document`, `Sec-Fetch-User: ?1`); a script
-        in the page cannot (fetch, a synthetic click and form.submit() carry no user activation),
-        so an injected script cannot turn the session into a refresh token that outlives it. A
-        request with none of these headers (curl, a browser without Fetch Metadata) passes: the
-        origin and the form token are still checked."""
+        the user set off. A browser sending Fetch Metadata says so (`Sec-Fetch-Mode: navigate`,
+        `Sec-Fetch-Dest: document`, `Sec-Fetch-User: ?1`); fetch, a synthetic click and a
+        form.submit() outside a user gesture cannot, so an injected script cannot turn the
+        session into a refresh token in the background (within the seconds after a real click
+        or key press it still could: the README's known limit). A request with none of these
+        headers (curl, a browser without Fetch Metadata) passes: the origin and the form token
+        are still checked."""
         mode = one_header(request, "sec-fetch-mode")
         dest = one_header(request, "sec-fetch-dest")
         user = one_header(request, "sec-fetch-user")
         if mode is None and dest is None and user is None:
             return
-        if (mode, dest, user) != ("navigate", "document", "?1"):
+        # WebKit (Safari, every iOS browser) sends Mode and Dest but never User; a script in the
+        # page cannot change the User-Agent its navigations carry
+        activated = user == "?1" or (user is None and _without_fetch_user(request))
+        if (mode, dest) != ("navigate", "document") or not activated:
             raise Forbidden("this answer must come from your own click on the page")
 
     def _check_origin(self, request: Request) -> None:
@@ -93,3 +105,12 @@ class SessionGuard:
         if media_type != FORM_TYPE:
             return {}  # no form, no token: refused as a missing token, not as a media type
         return await read_form(request, self.max_form_bytes)
+
+
+def _without_fetch_user(request: Request) -> bool:
+    """A WebKit browser, which sends no Sec-Fetch-User (WebKit bug 247697): Safari, and on iOS
+    every browser; Chromium and Firefox send it and name themselves."""
+    agent = request.headers.get("user-agent", "")
+    return "AppleWebKit/" in agent and not any(
+        name in agent for name in ("Chrome/", "Chromium/", "Firefox/")
+    )

@@ -33,6 +33,7 @@ EXPIRED_MESSAGE = "The sign-in form expired. Please try again."
 REASONS = {
     "expired": "Your session reached its time limit. Sign in again to carry on.",
     "ended": "You were signed out. Sign in again to carry on.",
+    "replaced": "Someone signed in again on this browser, so your page was signed out.",
 }
 
 

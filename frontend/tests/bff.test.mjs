@@ -238,7 +238,12 @@ test("the page's own session is used as before", async () => {
 });
 
 test("a sign-in in another tab under another session ends this page's, not that one's", async () => {
-  const { bff } = await client();
+  const { bff, calls } = await client({
+    routes: {
+      "GET /bff/user?slide=false": ({ headers }) =>
+        headers.get("X-BFF-Sid") === "s1" ? json({ error: "session_changed" }, 409) : json(USER),
+    },
+  });
   bff.configure({ api: API, sid: "s1" });
   const reason = new Promise((resolve) => bff.onSignedOut(resolve));
   const otherTab = new BroadcastChannel("bff-session");
@@ -246,9 +251,36 @@ test("a sign-in in another tab under another session ends this page's, not that 
   otherTab.onmessage = (event) => told.push(event.data);
   otherTab.postMessage({ type: "signed-in", sid: "s1" }); // its own session: nothing happens
   otherTab.postMessage({ type: "signed-in", sid: "s2" });
-  assert.equal(await reason, "replaced");
+  assert.equal(await reason, "replaced"); // the BFF said the cookie's session is another
   otherTab.close();
   assert.deepEqual(told, []); // and it says nothing that would end the new session's tabs
+  assert.ok(calls.every((c) => c.url === "/bff/user?slide=false")); // it asked before it ended
+});
+
+test("a late page of an older session does not end this one's", async () => {
+  const { bff, calls } = await client({
+    routes: { "GET /bff/user?slide=false": () => json({ ...USER, sid: "s2" }) },
+  });
+  bff.configure({ api: API, sid: "s2" });
+  const reasons = [];
+  bff.onSignedOut((reason) => reasons.push(reason));
+  const oldPage = new BroadcastChannel("bff-session");
+  oldPage.postMessage({ type: "signed-in", sid: "s1" });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  oldPage.close();
+  assert.ok(calls.length >= 1); // it asked, and the cookie's session is still its own
+  assert.deepEqual(reasons, []);
+});
+
+test("every call to the BFF names the page's session, and a 409 for another is the end", async () => {
+  const { bff, calls, visited } = await client({
+    mode: "proxy",
+    routes: { "GET /api/notes": () => json({ error: "session_changed" }, 409) },
+  });
+  bff.configure({ mode: "proxy", sid: "s1" });
+  await assert.rejects(bff.apiFetch("/notes"), bff.SignedOutError);
+  assert.equal(calls[0].headers.get("X-BFF-Sid"), "s1");
+  assert.deepEqual(visited, ["/login?next=%2Fapp%3Fview%3Dall&reason=replaced"]);
 });
 
 test("an ended session is told to the other tabs with its reason", async () => {

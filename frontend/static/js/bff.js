@@ -10,7 +10,7 @@
 
 const CHANNEL_NAME = "bff-session";
 const REFRESH_MARGIN_MS = 30_000;
-const JSON_CALL = { "X-CSRF": "1" };
+const REPLACED = Symbol("replaced"); // the BFF's 409 session_changed
 
 /** @typedef {"logout" | "other-tab" | "ended" | "replaced" | "expired"} SignOutReason */
 
@@ -123,7 +123,7 @@ export async function apiFetch(path, init = {}) {
 export async function user({ slide = true } = {}) {
   const found = await readUser(slide);
   if (found === null) return leave("ended");
-  if (!isOurs(found.sid)) return leave("replaced");
+  if (found === REPLACED || !isOurs(found.sid)) return leave("replaced");
   if (slide) announceSession(found.session);
   return found;
 }
@@ -137,8 +137,14 @@ export async function logout() {
   const response = await fetch("/bff/logout", {
     method: "POST",
     credentials: "same-origin",
-    headers: JSON_CALL,
+    headers: bffHeaders(),
   });
+  if (await isReplaced(response)) {
+    // this page's session is gone already; the cookie's is someone else's, left alone
+    end("replaced", { broadcast: false });
+    window.location.assign("/login");
+    return;
+  }
   if (!response.ok && response.status !== 401) throw new BffError(response.status, null);
   end("logout", { broadcast: true });
   window.location.assign("/login");
@@ -152,8 +158,12 @@ export async function logout() {
 export async function checkSession() {
   if (ended !== null) return null;
   const found = await readUser(false);
-  if (found === null || !isOurs(found.sid)) {
-    end(found === null ? "ended" : "replaced", { broadcast: found === null });
+  if (found === null) {
+    end("ended", { broadcast: true });
+    return null;
+  }
+  if (found === REPLACED || !isOurs(found.sid)) {
+    end("replaced", { broadcast: false }); // the other session's tabs carry on
     return null;
   }
   return found.session;
@@ -186,21 +196,22 @@ export function endLocally(reason) {
 
 /**
  * `/login?next=<this page>`, where the sign-in sends the user back; `reason` ("expired",
- * "ended") has the sign-in page say why the user is there.
- * @param {"expired" | "ended"} [reason]
+ * "ended", "replaced") has the sign-in page say why the user is there.
+ * @param {"expired" | "ended" | "replaced"} [reason]
  */
 export function signInUrl(reason) {
   const next = window.location.pathname + window.location.search;
   return `/login?next=${encodeURIComponent(next)}${reason ? `&reason=${reason}` : ""}`;
 }
 
-/** @param {boolean} slide @returns {Promise<User | null>} */
+/** @param {boolean} slide @returns {Promise<User | null | typeof REPLACED>} */
 async function readUser(slide) {
   const response = await fetch(slide ? "/bff/user" : "/bff/user?slide=false", {
     credentials: "same-origin",
-    headers: JSON_CALL,
+    headers: bffHeaders(),
   });
   if (response.status === 401) return null;
+  if (await isReplaced(response)) return REPLACED;
   if (!response.ok) throw new BffError(response.status, await bodyOf(response));
   return response.json();
 }
@@ -217,9 +228,10 @@ async function fetchToken() {
   const response = await fetch("/bff/token", {
     method: "POST",
     credentials: "same-origin",
-    headers: JSON_CALL,
+    headers: bffHeaders(),
   });
   if (response.status === 401) return leave("ended");
+  if (await isReplaced(response)) return leave("replaced");
   if (!response.ok) throw new BffError(response.status, await bodyOf(response));
   const body = await response.json();
   if (ended !== null) throw new SignedOutError(ended); // signed out while it was on its way
@@ -247,13 +259,15 @@ function bearerFetch(path, init, token) {
 /** @param {string} path @param {RequestInit} init */
 async function proxyFetch(path, init) {
   const headers = new Headers(init.headers);
-  headers.set("X-CSRF", "1");
+  for (const [name, value] of Object.entries(bffHeaders())) headers.set(name, value);
   const response = await fetch(`/api${path}`, { ...init, headers, credentials: "same-origin" });
+  // the BFF refuses, unanswered, a call whose page belongs to another session than the cookie's
+  if (await isReplaced(response)) return leave("replaced");
   // a 401 is the BFF's (no session) or the API's (passed through): ask which
   if (response.status === 401) {
     const found = await readUser(false);
     if (found === null) return leave("ended");
-    if (!isOurs(found.sid)) return leave("replaced");
+    if (found === REPLACED || !isOurs(found.sid)) return leave("replaced");
   }
   return response;
 }
@@ -266,7 +280,7 @@ async function proxyFetch(path, init) {
 function leave(reason) {
   // "replaced": the cookie now holds another session, whose tabs must go on
   end(reason, { broadcast: reason !== "replaced" });
-  window.location.assign(signInUrl("ended"));
+  window.location.assign(signInUrl(reason === "replaced" ? "replaced" : "ended"));
   throw new SignedOutError(reason);
 }
 
@@ -307,11 +321,27 @@ channel?.addEventListener("message", (event) => {
     const heard = message.reason === "ended" || message.reason === "expired" ? message.reason : "";
     end(heard || "other-tab", { broadcast: false });
   } else if (message?.type === "signed-in" && typeof message.sid === "string") {
-    if (!isOurs(message.sid)) end("replaced", { broadcast: false });
+    // a page of another session was opened: ask the BFF whose session the cookie holds now (a
+    // page of an older session, loaded late, must not sign out the newer one's tabs)
+    if (!isOurs(message.sid)) checkSession().catch(() => null);
   } else if (message?.type === "session" && isSessionTimes(message.session)) {
     for (const listener of sessionListeners) listener(message.session);
   }
 });
+
+/** The headers of every call to the BFF: the anti-forgery header and this page's session. */
+function bffHeaders() {
+  /** @type {Record<string, string>} */
+  const headers = { "X-CSRF": "1" };
+  if (settings.sid) headers["X-BFF-Sid"] = settings.sid;
+  return headers;
+}
+
+/** @param {Response} response: the BFF's 409 for a page of another session than the cookie's */
+async function isReplaced(response) {
+  if (response.status !== 409) return false;
+  return (await bodyOf(response.clone()))?.error === "session_changed";
+}
 
 /** @param {unknown} sid: whether an answer belongs to this page's session */
 function isOurs(sid) {

@@ -168,3 +168,20 @@ async def test_a_body_that_only_starts_like_a_form_carries_no_token(
     )
     assert response.status_code == 403
     assert (await system.bff.get("/bff/user", headers=JSON)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/bff/user"), ("POST", "/bff/token"), ("GET", "/api/me")]
+)
+async def test_a_page_of_another_session_is_refused_not_answered(
+    system: System, user_id: str, method: str, path: str
+) -> None:
+    await login(system.bff)
+    sid = (await system.bff.get("/bff/user", headers=JSON)).json()["sid"]
+    ours = await system.bff.request(method, path, headers={**JSON, "X-BFF-Sid": sid})
+    assert ours.status_code == 200
+    # the page was rendered for an older session; the cookie now holds this one
+    stale = await system.bff.request(method, path, headers={**JSON, "X-BFF-Sid": "older-sid"})
+    assert stale.status_code == 409
+    assert stale.json()["error"] == "session_changed"
+    assert "access_token" not in stale.text and user_id not in stale.text

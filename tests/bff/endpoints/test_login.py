@@ -357,6 +357,8 @@ def _spy(monkeypatch: pytest.MonkeyPatch, passwords: object) -> list[str | None]
 async def test_login_page_says_why_a_page_sent_the_user_there(system: System) -> None:
     expired = await system.bff.get("/login?next=/app&reason=expired")
     assert "Your session reached its time limit." in expired.text
+    replaced = await system.bff.get("/login?reason=replaced")
+    assert "Someone signed in again on this browser" in replaced.text
     assert 'name="next" value="/app"' in expired.text
     # fixed texts only: a link cannot put words of its own on the sign-in page
     crafted = await system.bff.get("/login?reason=Call+us+at+555")

@@ -111,6 +111,15 @@ SCRIPTED = {
 }
 
 
+# Safari (and every iOS browser) sends no Sec-Fetch-User at all: its click is Mode and Dest only
+SAFARI = {
+    "Sec-Fetch-Mode": "navigate",
+    "Sec-Fetch-Dest": "document",
+    "User-Agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/18.0 Safari/605.1.15",
+}
+
+
 def query_of(location: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 

@@ -11,6 +11,7 @@ from bff.oauth.devices import ALPHABET, normalize_user_code
 from tests.bff.oauth.conftest import (
     CLICKED,
     DEVICE_GRANT,
+    SAFARI,
     SCRIPTED,
     Registered,
     me,
@@ -57,7 +58,7 @@ async def _answer(
         data={"csrf_token": csrf_from(confirm.text), "user_code": user_code, "decision": decision},
         headers=headers,
     )
-    assert done.status_code == (403 if headers and headers != CLICKED else 200), done.text
+    assert done.status_code == (403 if headers and headers not in (CLICKED, SAFARI) else 200)
     return confirm.text
 
 
@@ -213,4 +214,13 @@ async def test_a_script_in_the_page_cannot_approve_a_device(
     assert (await _poll(system, cli, started["device_code"]))["error"] == "authorization_pending"
     await _answer(system, started["user_code"], "allow", headers=CLICKED)
     system.clock.advance(started["interval"])
+    assert "access_token" in await _poll(system, cli, started["device_code"])
+
+
+async def test_safari_which_sends_no_sec_fetch_user_can_approve_a_device(
+    system: System, signed_in: str
+) -> None:
+    cli = await _cli(system)
+    started = await _start(system, cli, scope="notes:read")
+    await _answer(system, started["user_code"], "allow", headers=SAFARI)
     assert "access_token" in await _poll(system, cli, started["device_code"])
