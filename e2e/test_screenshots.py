@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from bff.testing.browser import axe_violations, describe
-from bff.testing.plugin import SignedInContext
-from bff.testing.pool import RunningStack, User
+from bff.testing.plugin import MakeUser, SignedInContext
+from bff.testing.pool import RunningStack, StackPool, User, short_timeouts
 from bff.testing.signin import SignIns
 
 SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -50,13 +50,13 @@ def notes(bff_stack: RunningStack, author: User, bff_sign_ins: SignIns) -> None:
         assert answer.status_code == 201, answer.text
 
 
-def shoot(page: Page, name: str, width: str) -> None:
+def shoot(page: Page, name: str, width: str, *, full_page: bool = True) -> None:
     scroll = page.evaluate("document.documentElement.scrollWidth")
     assert scroll <= WIDTHS[width][0], f"{name} scrolls sideways at {width}: {scroll} px"
     violations = axe_violations(page)
     assert violations == [], describe(violations)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SHOTS / f"{name}-{width}.png", full_page=True)
+    page.screenshot(path=SHOTS / f"{name}-{width}.png", full_page=full_page)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -79,3 +79,28 @@ def test_the_sign_in_page_is_photographed(page: Page, width: str) -> None:
     page.goto("/login")
     expect(page.locator("#login-form")).to_be_visible()
     shoot(page, "login", width)
+
+
+def test_the_idle_warning_and_the_signed_out_state_are_photographed(
+    bff_stacks: StackPool, signed_in_context: SignedInContext, make_user: MakeUser
+) -> None:
+    stack = bff_stacks.start(
+        **short_timeouts(idle=60, absolute=600, warning=20), BFF_SESSION_POLL_SECONDS="300"
+    )
+    w, h = WIDTHS["narrow"]
+    context = signed_in_context(
+        make_user(stack=stack, fresh=True), viewport={"width": w, "height": h}
+    )
+    page = context.new_page()
+    page.clock.install()
+    page.goto("/app")
+    expect(page.locator('body[data-session-watch="synced"]')).to_be_attached()
+    page.clock.run_for(45_000)
+    expect(page.locator("#session-warning")).to_be_visible()
+    shoot(page, "idle-warning", "narrow", full_page=False)  # the bar sits on the viewport
+
+    other = context.new_page()
+    other.goto("/dashboard")
+    other.click("#logout")
+    expect(page.locator("#signed-out")).to_be_visible()
+    shoot(page, "signed-out", "narrow")
