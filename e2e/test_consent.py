@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
+from bff.testing.browser import axe_violations, describe
 from bff.testing.launcher import free_port
 from bff.testing.plugin import MakeUser, SignedInContext
 from bff.testing.pool import RunningStack
@@ -123,6 +124,8 @@ def test_the_consent_answer_reaches_the_native_apps_loopback_redirect(
     if not signed_in:
         fill_sign_in(page, user)  # anonymous: signed in first, then back to the consent page
     expect(page.locator("#client-name")).to_have_text(CLIENT_NAME)
+    found = axe_violations(page)
+    assert found == [], describe(found)  # the consent page, as every other one
     page.click(button)
     page.wait_for_url(f"http://127.0.0.1:{listener.port}/callback?*")
     assert violations == []
