@@ -2,7 +2,9 @@
 
 - `watch_csp(context)`: every Content-Security-Policy violation in any page of the context, from
   an init script listening for `securitypolicyviolation` (it runs again in every new document,
-  so it survives navigations) and reporting through `context.expose_binding`.
+  so it survives navigations) and reporting through `context.expose_binding`. A report still
+  on its way when its document is left (a violation in the moment before a navigation) is lost
+  with the document.
 - `stored_tokens(page)` / `assert_no_token_stored(page)`: where a JWT (every one starts with
   `eyJ`, base64url of `{"`) can be read in the page: localStorage, sessionStorage, every
   IndexedDB database, `document.cookie`, the DOM (`page.content()`). DESIGN §1: a token lives in a
