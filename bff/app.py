@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 from contextlib import AbstractAsyncContextManager
+from html import escape
+from http import HTTPStatus
 from typing import cast
 
 import httpx
@@ -108,12 +110,28 @@ def _error(
             # RFC 6749 §5.1: every token endpoint answer, errors too, is uncached
             headers = {**headers, "Pragma": "no-cache"}
         return JSONResponse(body, status_code=status, headers=headers)
-    html = f"<!doctype html><title>{status}</title><h1>{status}</h1><p>{_escape(description)}</p>"
-    return HTMLResponse(html, status_code=status, headers=headers)
+    return HTMLResponse(_error_page(status, description), status_code=status, headers=headers)
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _error_page(status: int, description: str) -> str:
+    """The pages' design without a template (an error may come before the session is read):
+    the stylesheet, the landmarks, the status and a way back."""
+    try:
+        title = f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        title = str(status)
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<title>{title} · Hybrid BFF</title><link rel="stylesheet" href="/static/css/app.css">'
+        '</head><body><header class="site-header"><div class="site-header__inner">'
+        '<a class="brand" href="/"><span class="brand__mark" aria-hidden="true"></span>'
+        'Hybrid BFF</a></div></header><main id="main" class="container">'
+        f'<section class="card card--narrow"><h1>{title}</h1>'
+        f'<p class="notice notice--error" role="alert">{escape(description)}</p>'
+        '<p><a class="btn btn--secondary" href="/">Back to the start</a></p>'
+        "</section></main></body></html>"
+    )
 
 
 async def _problem(request: Request, exc: Exception) -> Response:

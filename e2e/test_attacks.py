@@ -192,3 +192,10 @@ def test_every_signed_in_page_has_no_serious_accessibility_violation(
     if path == "/app":  # once its script has filled it in
         expect(page.locator('#status[data-state="ok"]')).to_be_visible()
     assert_accessible(page)
+
+
+def test_an_error_page_has_no_serious_accessibility_violation(page: Page) -> None:
+    answer = page.goto("/login?next=/a&next=/b")  # `next` twice: 400, as a page
+    assert answer is not None and answer.status == 400
+    expect(page.locator("h1")).to_have_text("400 Bad Request")
+    assert_accessible(page)

@@ -143,3 +143,21 @@ def test_timestamps_read_the_same_on_the_server_as_in_the_script() -> None:
     # app.js writes `toISOString().slice(0, 16)` + " UTC" and `toISOString()`
     assert utc(1_800_000_000) == "2027-01-15 08:00 UTC"
     assert iso_utc(1_800_000_000) == "2027-01-15T08:00:00.000Z"
+
+
+async def test_a_browser_gets_its_error_as_a_page_in_the_design(
+    system: System, user_id: str
+) -> None:
+    await login(system.bff)
+    html = {"Accept": "text/html"}
+    # a post without its form token: refused, and shown as a page to a browser
+    response = await system.bff.post(
+        "/device", headers={**html, "Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"}
+    )
+    assert response.status_code == 403
+    page = response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert '<html lang="en">' in page and 'href="/static/css/app.css"' in page
+    assert "<title>403 Forbidden · Hybrid BFF</title>" in page and "<main" in page
+    crafted = await system.bff.get("/login?next=/a&next=<script>", headers=html)
+    assert crafted.status_code == 400 and "<script>" not in crafted.text
