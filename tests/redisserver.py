@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from bff.testing.launcher import LOOPBACK, Process, free_port
 from bff.testing.servers import redis_server
@@ -75,6 +76,13 @@ class RedisServer:
         self.resume()  # a stopped process would ignore SIGTERM
         self.stop()
         self._dir.cleanup()
+
+    def aof_written(self) -> bool:
+        """Whether every write Redis has acknowledged is in its append-only file (handed to the
+        kernel: what a `kill -9` of the process, unlike a power cut, cannot take back). With
+        `appendfsync everysec` Redis may hold its AOF buffer back while an fsync is slow."""
+        with redis.Redis(host=LOOPBACK, port=self.port, socket_timeout=2.0) as client:
+            return int(client.info("persistence")["aof_buffer_length"]) == 0
 
     def flush(self) -> None:
         """An empty database for the next test."""
