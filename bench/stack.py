@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,13 +17,13 @@ from bench.knobs import ROOT
 from bench.pinning import Pinning, pin
 from bff.testing.launcher import LOOPBACK, Process, ProcessGroup, free_port
 from bff.testing.servers import redis_server, uvicorn_app
+from bff.testing.stack import CliFailed, run_bff_cli
 
 BENCH_EMAIL = "bench@example.com"  # the measured session's user
 # the login storm's user: its sessions, past the BFF's per-user cap, never push out the measured one
 STORM_EMAIL = "storm@example.com"
 # `python -m serving`'s options beyond its production defaults (access log off, every limit)
 SERVING_OPTIONS = ("--log-level", "warning")
-CLI_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,7 +69,7 @@ def start_stack(
     # the user's hash carries the BFF's parameters, so no login turns into a rehash
     run_cli(env, "init")
     for email in (BENCH_EMAIL, STORM_EMAIL):
-        run_cli(env, "users", "add", email, "--password", password)
+        run_cli(env, "users", "add", email, stdin=f"{password}\n")  # never in argv
     bff = processes.start(uvicorn_app("bff", port=bff_port, env=env, cwd=ROOT, options=options))
     # after the BFF: the API reads the revocation feed's secret that the BFF wrote
     api = processes.start(uvicorn_app("api", port=api_port, env=env, cwd=ROOT, options=options))
@@ -110,21 +108,8 @@ def stack_env(
     return env
 
 
-def run_cli(env: Mapping[str, str], *args: str) -> str:
+def run_cli(env: Mapping[str, str], *args: str, stdin: str | None = None) -> str:
     try:
-        result = subprocess.run(
-            [sys.executable, "-m", "bff", *args],
-            cwd=ROOT,
-            env=dict(env),
-            capture_output=True,
-            text=True,
-            timeout=CLI_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise HarnessError(f"python -m bff {args[0]} timed out") from None
-    if result.returncode != 0:
-        raise HarnessError(
-            f"python -m bff {args[0]} failed ({result.returncode}):\n{result.stderr}"
-        )
-    return result.stdout
+        return run_bff_cli(env, ROOT, args, stdin=stdin)
+    except CliFailed as exc:
+        raise HarnessError(str(exc)) from None

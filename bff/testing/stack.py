@@ -57,7 +57,7 @@ class LocalStack:
     def cli(self, *args: str, stdin: str | None = None) -> str:
         """Run `python -m bff *args` against this stack's var dir, `stdin` on its standard
         input (a password: never in argv, which any local user can read); its stdout."""
-        return _cli(self.env, self.root, args, stdin)
+        return run_bff_cli(self.env, self.root, args, stdin=stdin)
 
     def start(
         self, processes: ProcessGroup, *, timeout: float = 20.0, options: Sequence[str] = ()
@@ -128,7 +128,7 @@ class ScaledStack:
 
     def cli(self, *args: str, stdin: str | None = None) -> str:
         """Run `python -m bff *args` against the shared var dir and store; its stdout."""
-        return _cli(self.env, self.root, args, stdin)
+        return run_bff_cli(self.env, self.root, args, stdin=stdin)
 
     def start(
         self, processes: ProcessGroup, *, timeout: float = 20.0, options: Sequence[str] = ()
@@ -215,7 +215,11 @@ def _isolated_env(workdir: Path) -> dict[str, str]:
     return env
 
 
-def _cli(env: Mapping[str, str], root: Path, args: Sequence[str], stdin: str | None) -> str:
+def run_bff_cli(
+    env: Mapping[str, str], root: Path, args: Sequence[str], *, stdin: str | None = None
+) -> str:
+    """`python -m bff *args` in `root` with exactly `env`, `stdin` on its standard input: its
+    stdout; CliFailed (naming the command, ending with its stderr) when it fails or hangs."""
     try:
         result = subprocess.run(
             [sys.executable, "-m", "bff", *args],
