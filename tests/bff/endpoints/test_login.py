@@ -9,6 +9,7 @@ import pytest
 from bff.errors import Overloaded
 from bff.security.passwords import BUSY_MESSAGE, Argon2Passwords
 from bff.sessions import hash_session_id
+from bff.users import User
 from tests.conftest import JSON, PASSWORD, System, csrf_from, login
 
 pytestmark = pytest.mark.anyio
@@ -199,7 +200,8 @@ async def test_null_origin_without_fetch_metadata_is_refused(system: System, use
     assert response.status_code == 403
 
 
-async def test_login_rehashes_a_password_stored_with_old_parameters(system: System) -> None:
+async def _user_with_old_parameters(system: System) -> tuple[User, str]:
+    """old@example.com, whose hash was made with other argon2 parameters than today's."""
     old = Argon2Passwords(time_cost=2, memory_kib=19 * 1024, parallelism=2, workers=1)
     try:
         old_hash = await old.hash(PASSWORD)
@@ -207,6 +209,12 @@ async def test_login_rehashes_a_password_stored_with_old_parameters(system: Syst
         old.close()
     users = system.bff_app.state.components.users
     user = await users.add(email="old@example.com", password_hash=old_hash, role="user", now=0.0)
+    return user, old_hash
+
+
+async def test_login_rehashes_a_password_stored_with_old_parameters(system: System) -> None:
+    user, old_hash = await _user_with_old_parameters(system)
+    users = system.bff_app.state.components.users
     assert (await login(system.bff, email="old@example.com")).status_code == 303
     stored = (await users.by_id(user.id)).password_hash
     assert stored != old_hash and ",p=1$" in stored  # today's parameters
@@ -288,13 +296,8 @@ async def test_a_sign_in_the_hasher_sheds_is_503_with_the_form_and_costs_no_atte
 async def test_a_rehash_the_hasher_sheds_does_not_fail_the_sign_in(
     system: System, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    old = Argon2Passwords(time_cost=2, memory_kib=19 * 1024, parallelism=2, workers=1)
-    try:
-        old_hash = await old.hash(PASSWORD)
-    finally:
-        old.close()
+    user, old_hash = await _user_with_old_parameters(system)
     users = system.bff_app.state.components.users
-    user = await users.add(email="old@example.com", password_hash=old_hash, role="user", now=0.0)
     calls = _busy(monkeypatch, system.bff_app.state.components.passwords, "hash")
     assert (await login(system.bff, email="old@example.com")).status_code == 303
     assert calls == ["hash"]
